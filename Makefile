@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tlsnic: top-level build. See README.md.
+#
+#   make deps    install the Debian packages the project needs (root)
+#   make         build the module, devsim and the tools
+#   make check   deps + build + every test; ends with "N passed, N failed"
+#   make demo    boot the VM against devsim and show the NIC at work
+
+SUBDIRS := driver devsim tools
+
+.PHONY: all deps check demo clean $(SUBDIRS)
+
+all: $(SUBDIRS)
+
+$(SUBDIRS):
+	$(MAKE) -C $@
+
+deps:
+	tools/install-deps
+
+# deps first, then a fresh make so the sub-makes see what deps installed.
+check: deps
+	$(MAKE) all
+	tools/run-tests
+
+demo: deps
+	$(MAKE) all
+	tools/tlsnic-demo
+
+clean:
+	for d in $(SUBDIRS); do $(MAKE) -C $$d clean; done
