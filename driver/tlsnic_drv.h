@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tlsnic: virtio-net based NIC with a TLS offload engine.
+ *
+ * Driver-internal declarations shared by the files of the module. The
+ * device ABI (command channel, per-packet metadata) is ../uapi/tlsnic.h.
+ */
+#ifndef _TLSNIC_DRV_H
+#define _TLSNIC_DRV_H
+
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/virtio.h>
+#include <linux/virtio_net.h>
+#include <linux/workqueue.h>
+
+#include "../uapi/tlsnic.h"
+
+#define TLSNIC_DRV_NAME		"tlsnic"
+#define TLSNIC_DRV_VERSION	"0.1.0"
+
+/* Data queue pairs exposed as netdev queues (pair 0 only, see uapi). */
+#define TLSNIC_NUM_DATA_QP	1
+
+#define TLSNIC_VNET_HDR_LEN	sizeof(struct virtio_net_hdr_mrg_rxbuf)
+
+#define TLSNIC_MIN_MTU		68
+#define TLSNIC_MAX_MTU		9000
+
+/* Descriptors one skb may need: header, linear part, every fragment. */
+#define TLSNIC_TX_MAX_SG	(MAX_SKB_FRAGS + 2)
+
+/* Frames up to this size are copied whole into the skb head. */
+#define TLSNIC_RX_COPYBREAK	256
+
+/* Command channel. */
+#define TLSNIC_CMD_BUF_SIZE	512
+#define TLSNIC_CMD_MAX_BODY	(TLSNIC_CMD_BUF_SIZE - TLSNIC_VNET_HDR_LEN - \
+				 sizeof(struct tlsnic_msg_hdr))
+#define TLSNIC_CMD_RX_BUFS	32
+#define TLSNIC_IDENTIFY_TIMEOUT_MS	1000
+
+enum tlsnic_mode {
+	TLSNIC_MODE_PLAIN,	/* backend is not a tlsnic device */
+	TLSNIC_MODE_OFFLOAD,	/* IDENTIFY answered: tlsnic metadata in use */
+};
+
+/* What IDENTIFY reported, in CPU byte order. */
+struct tlsnic_dev_info {
+	u32 abi_version;
+	u32 caps;		/* TLSNIC_CAP_* */
+	u32 tls_versions;
+	u32 ciphers;
+	u32 max_contexts;
+	u32 max_tso_bytes;
+	u16 port;
+	char fw_version[sizeof_field(struct tlsnic_identify, fw_version)];
+};
+
+/* Written by NAPI only. */
+struct tlsnic_rq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t packets;
+	u64_stats_t bytes;
+	u64_stats_t drops;		/* every frame not handed to the stack */
+	u64_stats_t bad_frames;		/* runt, bad num_buffers, oversized */
+	u64_stats_t alloc_fail;		/* skb or refill page allocation failed */
+	u64_stats_t csum_unnecessary;
+	u64_stats_t csum_none;
+};
+
+/* Written under the netdev TX queue lock (xmit and TX reclaim). */
+struct tlsnic_sq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t packets;		/* wire packets: TSO counts its segments */
+	u64_stats_t bytes;
+	u64_stats_t drops;
+	u64_stats_t stops;
+	u64_stats_t wakes;
+	u64_stats_t csum_partial;
+	u64_stats_t tso_packets;
+	u64_stats_t tso_bytes;
+};
+
+/* One data queue pair: one NAPI context serves both directions. */
+struct tlsnic_qp {
+	struct tlsnic_priv *priv;
+	unsigned int index;
+	struct virtqueue *rvq;
+	struct virtqueue *svq;
+	struct napi_struct napi;
+
+	/* TX, under the netdev TX queue lock. */
+	struct scatterlist sg[TLSNIC_TX_MAX_SG];
+	struct tlsnic_sq_stats sq_stats;
+
+	/* RX, NAPI only (or the refill work with NAPI disabled). */
+	struct tlsnic_rq_stats rq_stats;
+	struct delayed_work refill_work;
+	spinlock_t refill_lock;		/* protects refill_enabled */
+	bool refill_enabled;
+};
+
+struct tlsnic_cmd_stats {
+	atomic64_t sent;
+	atomic64_t completed;		/* replies matched to a command */
+	atomic64_t errors;		/* device status != OK, bad reply body */
+	atomic64_t timeouts;
+	atomic64_t bad_msgs;		/* invalid messages from the device */
+	atomic64_t late_replies;	/* replies to no command in flight */
+	atomic64_t events;
+};
+
+struct tlsnic_cmd_wait;
+
+/* Command channel on queue pair TLSNIC_CMD_QP. */
+struct tlsnic_cmd_chan {
+	struct virtqueue *rvq;		/* completions and events */
+	struct virtqueue *svq;		/* commands */
+	struct napi_struct napi;
+	bool napi_enabled;		/* under @lock; false: exec gets -ENODEV */
+
+	struct mutex lock;		/* serialises commands, owns svq */
+	u32 last_tag;
+
+	spinlock_t wait_lock;		/* protects @wait */
+	struct tlsnic_cmd_wait *wait;	/* the command in flight, if any */
+
+	struct tlsnic_cmd_stats stats;
+};
+
+struct tlsnic_priv {
+	struct net_device *netdev;
+	struct virtio_device *vdev;
+
+	enum tlsnic_mode mode;
+	struct tlsnic_dev_info info;
+
+	bool mergeable;			/* VIRTIO_NET_F_MRG_RXBUF */
+	u16 max_pairs;			/* device's max_virtqueue_pairs */
+	unsigned int rx_hdr_len;	/* virtio hdr + tlsnic_rx_meta (offload) */
+	unsigned int tx_hdr_len;	/* virtio hdr + tlsnic_tx_meta (offload) */
+	unsigned int max_tso_bytes;	/* 0: no TSO */
+
+	struct tlsnic_qp qp[TLSNIC_NUM_DATA_QP];
+	struct tlsnic_cmd_chan cmd;
+
+	struct virtqueue *ctrl_vq;	/* virtio-net control queue, may be NULL */
+	struct virtqueue **vqs;
+	unsigned int nvqs;
+
+	struct work_struct config_work;
+	atomic64_t tx_timeouts;
+
+	struct dentry *debugfs;
+};
+
+static inline bool tlsnic_offload(const struct tlsnic_priv *priv)
+{
+	return priv->mode == TLSNIC_MODE_OFFLOAD;
+}
+
+/* main.c */
+const char *tlsnic_mode_name(const struct tlsnic_priv *priv);
+int tlsnic_ctrl_set_queue_pairs(struct tlsnic_priv *priv, u16 pairs);
+
+/* netdev.c */
+void tlsnic_netdev_init(struct tlsnic_priv *priv);
+void tlsnic_update_link(struct tlsnic_priv *priv);
+
+/* rx.c */
+int tlsnic_poll(struct napi_struct *napi, int budget);
+bool tlsnic_rx_refill(struct tlsnic_qp *qp, gfp_t gfp);
+void tlsnic_rx_refill_work(struct work_struct *work);
+void tlsnic_rx_refill_enable(struct tlsnic_qp *qp, bool enable);
+void tlsnic_rx_done(struct virtqueue *vq);
+void tlsnic_rx_free_unused(struct tlsnic_qp *qp);
+
+/* tx.c */
+netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev);
+netdev_features_t tlsnic_features_check(struct sk_buff *skb,
+					struct net_device *dev,
+					netdev_features_t features);
+void tlsnic_tx_reclaim(struct tlsnic_qp *qp, int budget);
+void tlsnic_tx_done(struct virtqueue *vq);
+void tlsnic_tx_free_unused(struct tlsnic_qp *qp);
+
+/* cmd.c */
+int tlsnic_cmd_init(struct tlsnic_priv *priv);
+int tlsnic_cmd_start(struct tlsnic_priv *priv);
+void tlsnic_cmd_stop(struct tlsnic_priv *priv);
+void tlsnic_cmd_free_unused(struct tlsnic_priv *priv);
+void tlsnic_cmd_rx_done(struct virtqueue *vq);
+int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
+		    const void *body, size_t len,
+		    void *reply, size_t reply_len, unsigned int timeout_ms);
+int tlsnic_cmd_identify(struct tlsnic_priv *priv);
+
+/* ethtool.c */
+extern const struct ethtool_ops tlsnic_ethtool_ops;
+
+/* stats.c */
+void tlsnic_get_stats64(struct net_device *dev,
+			struct rtnl_link_stats64 *stats);
+int tlsnic_stats_count(const struct tlsnic_priv *priv);
+void tlsnic_stats_strings(const struct tlsnic_priv *priv, u8 *data);
+void tlsnic_stats_fill(const struct tlsnic_priv *priv, u64 *data);
+
+/* debugfs.c */
+void tlsnic_debugfs_init(void);
+void tlsnic_debugfs_exit(void);
+void tlsnic_debugfs_add(struct tlsnic_priv *priv);
+void tlsnic_debugfs_del(struct tlsnic_priv *priv);
+
+#endif /* _TLSNIC_DRV_H */
