@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* tlsnic-devsim: the command channel (queue pair 1). */
+#ifndef DSIM_CMD_H
+#define DSIM_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "port.h"
+
+/* Largest command the device accepts (header + the biggest body). */
+#define DSIM_CMD_MAX_LEN	(sizeof(struct tlsnic_msg_hdr) + sizeof(struct tlsnic_ctx_create))
+
+/*
+ * Handles one message from the driver's command queue and queues the reply
+ * on p->msgq. Returns 0 when a reply was queued, -EINVAL when the message
+ * was ignored (unusable header: counted in cmd_bad, nothing to answer) and
+ * -ENOSPC when the reply queue was full (counted in cmd_no_buffer). Callers
+ * keep one free slot per command they process, so -ENOSPC means a bug.
+ */
+int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len);
+
+/* The IDENTIFY reply body this port gives. */
+void dsim_cmd_identify_body(const struct dsim_port *p, struct tlsnic_identify *id);
+
+#endif /* DSIM_CMD_H */

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlsnic-devsim: the simulated tlsnic device.
+ *
+ * Options, EAL start-up, signals, the data-path loop and counter output.
+ * See the --help text for the command line; stdout carries only the ready
+ * line and the final counters, everything else goes to stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#include "ctx.h"
+#include "vhost.h"
+
+#define MAX_PORTS		16
+
+/*
+ * The host has few cores and QEMU TCG needs them: after a run of empty
+ * polls, sleep, doubling from 1 us up to IDLE_SLEEP_MAX_US.
+ */
+#define IDLE_SPIN_POLLS		256
+#define IDLE_SLEEP_MAX_US	128
+
+struct options {
+	const char *paths[MAX_PORTS];
+	unsigned int nr_ports;
+	uint32_t max_contexts;
+	const char *stats_file;
+	bool verbose;
+};
+
+static volatile sig_atomic_t quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tlsnic-devsim --socket PATH [--socket PATH]... [options]\n"
+		"  --socket PATH       vhost-user server socket of the next port; ports\n"
+		"                      2k and 2k+1 are wired to each other\n"
+		"  --max-contexts N    TLS contexts per port (default %u, max %u)\n"
+		"  --stats-file FILE   rewrite FILE with the counters once a second\n"
+		"  --verbose           log vring and connection details\n"
+		"  --help              this text\n"
+		"On SIGINT/SIGTERM: prints 'port<N>.<counter> <value>' lines, exits 0.\n",
+		DSIM_MAX_CONTEXTS_DEFAULT, DSIM_MAX_CONTEXTS_LIMIT);
+}
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_VERBOSE, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "max-contexts", required_argument, NULL, OPT_MAX_CONTEXTS },
+		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->max_contexts = DSIM_MAX_CONTEXTS_DEFAULT;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET:
+			if (o->nr_ports == MAX_PORTS) {
+				fprintf(stderr, "tlsnic-devsim: at most %d ports\n", MAX_PORTS);
+				return -1;
+			}
+			if (!optarg[0] || strlen(optarg) >= PATH_MAX) {
+				fprintf(stderr, "tlsnic-devsim: bad socket path\n");
+				return -1;
+			}
+			o->paths[o->nr_ports++] = optarg;
+			break;
+		case OPT_MAX_CONTEXTS:
+			if (parse_u32(optarg, DSIM_MAX_CONTEXTS_LIMIT, &o->max_contexts)) {
+				fprintf(stderr, "tlsnic-devsim: --max-contexts wants 0..%u\n",
+					DSIM_MAX_CONTEXTS_LIMIT);
+				return -1;
+			}
+			break;
+		case OPT_STATS_FILE:
+			o->stats_file = optarg;
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tlsnic-devsim: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!o->nr_ports) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One lcore that may run on any CPU we are allowed: pinning it would fight
+ * QEMU for a core the scheduler could balance.
+ */
+static int build_lcores_arg(char *buf, size_t size)
+{
+	cpu_set_t set;
+	size_t off;
+	int cpu, n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -errno;
+	off = (size_t)snprintf(buf, size, "--lcores=0@(");
+	for (cpu = 0; cpu < CPU_SETSIZE && off < size; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		n = snprintf(buf + off, size - off, "%s%d", buf[off - 1] == '(' ? "" : ",", cpu);
+		off += (size_t)n;
+	}
+	if (off + 2 > size)
+		return -ENOSPC;
+	strcpy(buf + off, ")");
+	return 0;
+}
+
+/*
+ * With --no-huge, DPDK 22.11 forces the legacy memory model, which it refuses
+ * to combine with --in-memory; --no-shconf gives the same independence
+ * between instances (no shared config, no IPC socket) and a per-process
+ * prefix keeps the runtime directories apart.
+ */
+static int eal_init(const char *prog, bool verbose)
+{
+	static char lcores[4096], prefix[64];
+	char *eal_argv[] = {
+		(char *)prog, lcores, "--no-huge", "--no-pci", "--no-shconf", prefix,
+		"--no-telemetry",
+		verbose ? "--log-level=7" : "--log-level=4", NULL
+	};
+	int ret;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=tlsnic-devsim-%d", (int)getpid());
+	ret = build_lcores_arg(lcores, sizeof(lcores));
+	if (ret) {
+		fprintf(stderr, "tlsnic-devsim: cannot read CPU affinity: %s\n", strerror(-ret));
+		return ret;
+	}
+	/* EAL logs to stdout by default; stdout is for the ready line. */
+	rte_openlog_stream(stderr);
+	ret = rte_eal_init((int)RTE_DIM(eal_argv) - 1, eal_argv);
+	if (ret < 0) {
+		fprintf(stderr, "tlsnic-devsim: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The runtime directory is per process (prefix): leave nothing behind. */
+static void eal_cleanup(void)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(dir);
+}
+
+/* Writes the counters to a temporary file and renames it into place. */
+static void write_stats_file(const char *path)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+	int ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return;
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "tlsnic-devsim: %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	ok = vport_print_counters(f) == 0;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path)) {
+		fprintf(stderr, "tlsnic-devsim: cannot write %s\n", path);
+		unlink(tmp);
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void run(const struct options *o)
+{
+	uint64_t next_stats = now_ns() + 1000000000u;
+	unsigned int idle = 0, sleep_us = 1;
+	struct timespec ts;
+
+	vport_thread_online();
+	while (!quit) {
+		if (vport_poll()) {
+			idle = 0;
+			sleep_us = 1;
+		} else if (++idle >= IDLE_SPIN_POLLS) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = sleep_us * 1000L;
+			nanosleep(&ts, NULL);
+			if (sleep_us < IDLE_SLEEP_MAX_US)
+				sleep_us *= 2;
+		}
+		/* The clock is cheap (vDSO) but not free: look every 1024 passes. */
+		if (o->stats_file && !(idle & 1023) && now_ns() >= next_stats) {
+			write_stats_file(o->stats_file);
+			next_stats = now_ns() + 1000000000u;
+		}
+	}
+	vport_thread_offline();
+}
+
+int main(int argc, char **argv)
+{
+	struct vport_config cfg;
+	struct sigaction sa;
+	struct options o;
+	int ret;
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A guest going away mid-write must not kill the device. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Short idle sleeps are only short with a small timer slack. */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
+
+	if (eal_init(argv[0], o.verbose))
+		return 1;
+
+	cfg.paths = o.paths;
+	cfg.nr_ports = o.nr_ports;
+	cfg.max_contexts = o.max_contexts;
+	cfg.verbose = o.verbose;
+	ret = vport_setup(&cfg);
+	if (!ret)
+		ret = vport_start();
+	if (ret) {
+		fprintf(stderr, "tlsnic-devsim: setup failed: %s\n", strerror(-ret));
+		vport_stop();
+		vport_free();
+		eal_cleanup();
+		return 1;
+	}
+	printf("tlsnic-devsim: ready\n");
+	fflush(stdout);
+
+	run(&o);
+
+	vport_stop();
+	if (o.stats_file)
+		write_stats_file(o.stats_file);
+	ret = vport_print_counters(stdout) ? 1 : 0;
+	fflush(stdout);
+	vport_free();
+	eal_cleanup();
+	return ret;
+}

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlsnic-devsim: vhost-user ports.
+ *
+ * One rte_vhost server socket per port. The vhost-user message thread calls
+ * new_device/destroy_device/vring_state_changed; the data-path thread polls.
+ * They share only a few atomics per port, and destroy_device waits (QSBR
+ * RCU) until the data path has let go of the device before rte_vhost frees
+ * it. Port state (contexts, counters, queued messages) is touched by the
+ * data-path thread alone: a device reset is requested by the message thread
+ * and carried out by the data path before it next looks at the port.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_vhost.h>
+
+#include "cmd.h"
+#include "pipeline.h"
+#include "vhost.h"
+
+/* rte_vhost vring ids of the two queue pairs (uapi/tlsnic.h). */
+#define VRING_DATA_RX	0	/* device -> guest frames */
+#define VRING_DATA_TX	1	/* guest -> device frames */
+#define VRING_CMD_RX	2	/* completions and events */
+#define VRING_CMD_TX	3	/* commands */
+#define VRING_MASK(q)	(1U << (q))
+
+#define BURST		32
+#define DATA_THREAD_ID	0
+
+/*
+ * Dequeued TX buffers are linear up to the largest mbuf (buf_len is 16 bits);
+ * a TSO frame with resync data can exceed it and is flattened in a scratch
+ * buffer. Frames built by the device (TSO segments, replies) come from the
+ * small pool when they fit. Both fit in the 64 MB that EAL takes with
+ * --no-huge (-m cannot be combined with --in-memory there).
+ */
+#define BIG_BUF_SIZE	UINT16_MAX
+#define BIG_POOL_SIZE	255
+#define SMALL_BUF_SIZE	RTE_MBUF_DEFAULT_BUF_SIZE
+#define SMALL_POOL_SIZE	4095
+#define POOL_CACHE	32
+
+/* Offloads the device does not do through the virtio-net header. */
+#define VIRTIO_OFFLOAD_FEATURES						\
+	(1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_F_GUEST_CSUM |	\
+	 1ULL << VIRTIO_NET_F_GUEST_TSO4 | 1ULL << VIRTIO_NET_F_GUEST_TSO6 | \
+	 1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_GUEST_UFO | \
+	 1ULL << VIRTIO_NET_F_HOST_TSO4 | 1ULL << VIRTIO_NET_F_HOST_TSO6 | \
+	 1ULL << VIRTIO_NET_F_HOST_ECN | 1ULL << VIRTIO_NET_F_HOST_UFO)
+
+struct vport {
+	struct dsim_port dp;		/* data-path thread only */
+	char path[PATH_MAX];
+	struct vport *peer;
+	bool registered;
+	/* Shared with the vhost-user message thread (__atomic). */
+	int vid;			/* -1: no device */
+	uint32_t running;		/* device usable by the data path */
+	uint32_t vrings_enabled;	/* VRING_MASK() bits */
+	uint32_t reset_req;		/* bumped by destroy_device */
+	uint64_t started, stopped;
+	/* Data-path thread only. */
+	uint32_t reset_done;
+	uint32_t notify_off;		/* vrings we asked the guest not to kick */
+	uint8_t *scratch;		/* DSIM_MAX_TX_BUF bytes */
+};
+
+/* Frames on their way from one port's TX to its peer's RX. */
+struct wire_batch {
+	struct vport *vp;
+	struct rte_mbuf *src;		/* TX buffer being processed, if linear */
+	bool src_used;			/* src went on the wire itself */
+	struct rte_mbuf *pending;	/* allocated, being filled by the pipeline */
+	unsigned int n;
+	struct rte_mbuf *pkts[BURST];
+};
+
+static struct vport *vports;
+static unsigned int nr_vports;
+static bool verbose;
+static struct rte_mempool *big_pool, *small_pool;
+static struct rte_rcu_qsbr *rcu;
+
+/* The socket path names the port; valid for any vid with a connection. */
+static struct vport *vport_of(int vid)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
+		return NULL;
+	for (i = 0; i < nr_vports; i++)
+		if (!strcmp(vports[i].path, path))
+			return &vports[i];
+	return NULL;
+}
+
+/* ---- vhost-user message thread --------------------------------------- */
+
+static int new_device(int vid)
+{
+	struct vport *vp = vport_of(vid);
+	uint64_t features = 0;
+
+	if (!vp) {
+		fprintf(stderr, "tlsnic-devsim: new device %d on an unknown socket\n", vid);
+		return -1;
+	}
+	rte_vhost_get_negotiated_features(vid, &features);
+	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
+	__atomic_store_n(&vp->running, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&vp->started, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "tlsnic-devsim: port%u: device up (vid %d, features 0x%" PRIx64 ")\n",
+		vp->dp.id, vid, features);
+	return 0;
+}
+
+static void destroy_device(int vid)
+{
+	struct vport *vp = vport_of(vid);
+
+	if (!vp)
+		return;
+	__atomic_store_n(&vp->running, 0, __ATOMIC_RELEASE);
+	/* rte_vhost frees the rings when we return: wait out the data path. */
+	rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID);
+	__atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
+	/* The data path wipes the contexts before it next touches the port. */
+	__atomic_fetch_add(&vp->reset_req, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&vp->stopped, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "tlsnic-devsim: port%u: device down (vid %d)\n", vp->dp.id, vid);
+}
+
+static int vring_state_changed(int vid, uint16_t queue_id, int enable)
+{
+	struct vport *vp = vport_of(vid);
+	uint32_t bit;
+
+	/* Queue pairs past the second one are not part of the device. */
+	if (!vp || queue_id > VRING_CMD_TX)
+		return 0;
+	bit = VRING_MASK(queue_id);
+	if (enable)
+		__atomic_fetch_or(&vp->vrings_enabled, bit, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(&vp->vrings_enabled, ~bit, __ATOMIC_RELEASE);
+	if (verbose)
+		fprintf(stderr, "tlsnic-devsim: port%u: vring %u %s\n", vp->dp.id, queue_id,
+			enable ? "enabled" : "disabled");
+	return 0;
+}
+
+static const struct rte_vhost_device_ops vport_ops = {
+	.new_device = new_device,
+	.destroy_device = destroy_device,
+	.vring_state_changed = vring_state_changed,
+};
+
+/* ---- data path: wire ------------------------------------------------- */
+
+static uint32_t vport_enabled(struct vport *vp)
+{
+	return __atomic_load_n(&vp->vrings_enabled, __ATOMIC_ACQUIRE);
+}
+
+/* Hands a batch of wire frames to the peer port's RX side and its guest. */
+static void wire_flush(struct wire_batch *wb)
+{
+	struct vport *vp = wb->vp, *peer = vp->peer;
+	struct tlsnic_rx_meta meta, *hdr;
+	unsigned int i, n = wb->n, sent;
+	uint64_t bytes = 0;
+
+	if (!n)
+		return;
+	wb->n = 0;
+	if (!peer || !__atomic_load_n(&peer->running, __ATOMIC_ACQUIRE) ||
+	    !(vport_enabled(peer) & VRING_MASK(VRING_DATA_RX))) {
+		vp->dp.cnt.drop_no_peer += n;
+		rte_pktmbuf_free_bulk(wb->pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = wb->pkts[i];
+
+		dsim_rx_process(&peer->dp, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &meta);
+		/* Every mbuf here has the default headroom or more. */
+		hdr = (struct tlsnic_rx_meta *)rte_pktmbuf_prepend(m, sizeof(meta));
+		memcpy(hdr, &meta, sizeof(meta));
+	}
+	sent = rte_vhost_enqueue_burst(__atomic_load_n(&peer->vid, __ATOMIC_ACQUIRE),
+				       VRING_DATA_RX, wb->pkts, (uint16_t)n);
+	for (i = 0; i < sent; i++)
+		bytes += wb->pkts[i]->data_len - sizeof(meta);
+	peer->dp.cnt.rx_packets += sent;
+	peer->dp.cnt.rx_bytes += bytes;
+	peer->dp.cnt.rx_no_buffer += n - sent;
+	/* rte_vhost copied what it took; the mbufs are still ours. */
+	rte_pktmbuf_free_bulk(wb->pkts, n);
+}
+
+static void wire_queue(struct wire_batch *wb, struct rte_mbuf *m)
+{
+	wb->pkts[wb->n++] = m;
+	if (wb->n == BURST)
+		wire_flush(wb);
+}
+
+static uint8_t *wire_alloc(void *arg, size_t len)
+{
+	struct wire_batch *wb = arg;
+	struct rte_mempool *pool;
+	struct rte_mbuf *m;
+
+	pool = len <= SMALL_BUF_SIZE - RTE_PKTMBUF_HEADROOM ? small_pool : big_pool;
+	m = rte_pktmbuf_alloc(pool);
+	if (!m && pool == small_pool)
+		m = rte_pktmbuf_alloc(big_pool);
+	if (!m || rte_pktmbuf_tailroom(m) < len) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	/* The pipeline builds one frame at a time: alloc, fill, send. */
+	rte_pktmbuf_free(wb->pending);
+	wb->pending = m;
+	return rte_pktmbuf_mtod(m, uint8_t *);
+}
+
+static void wire_send(void *arg, uint8_t *frame, size_t len)
+{
+	struct wire_batch *wb = arg;
+	struct rte_mbuf *m = wb->pending;
+	uint8_t *base;
+
+	if (m && frame == rte_pktmbuf_mtod(m, uint8_t *)) {
+		wb->pending = NULL;
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		wire_queue(wb, m);
+		return;
+	}
+	/* Sent in place: trim the TX buffer to the frame, keep the mbuf. */
+	m = wb->src;
+	base = m ? rte_pktmbuf_mtod(m, uint8_t *) : NULL;
+	if (m && !wb->src_used && frame >= base && frame + len <= base + m->data_len) {
+		rte_pktmbuf_adj(m, (uint16_t)(frame - base));
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - len));
+		wb->src_used = true;
+		wire_queue(wb, m);
+		return;
+	}
+	/* A frame in the scratch buffer (the TX buffer was chained): copy. */
+	base = wire_alloc(arg, len);
+	if (!base) {
+		wb->vp->dp.cnt.drop_no_mbuf++;
+		return;
+	}
+	memcpy(base, frame, len);
+	wire_send(arg, base, len);
+}
+
+/* ---- data path: polling ---------------------------------------------- */
+
+/* A polling device does not need the guest's kicks: spare it the exits. */
+static void vport_quiet_guest(struct vport *vp, int vid, uint32_t enabled)
+{
+	static const uint16_t polled[] = { VRING_DATA_TX, VRING_CMD_TX };
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(polled); i++) {
+		uint32_t bit = VRING_MASK(polled[i]);
+
+		if (!(enabled & bit))
+			vp->notify_off &= ~bit;
+		else if (!(vp->notify_off & bit) &&
+			 !rte_vhost_enable_guest_notification(vid, polled[i], 0))
+			vp->notify_off |= bit;
+	}
+}
+
+static unsigned int vport_poll_tx(struct vport *vp, int vid)
+{
+	struct wire_batch wb = { .vp = vp };
+	const struct dsim_tx_out out = {
+		.alloc = wire_alloc,
+		.send = wire_send,
+		.arg = &wb,
+	};
+	struct rte_mbuf *pkts[BURST];
+	unsigned int i, n;
+
+	n = rte_vhost_dequeue_burst(vid, VRING_DATA_TX, big_pool, pkts, BURST);
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		uint8_t *buf;
+
+		wb.src = NULL;
+		wb.src_used = false;
+		if (m->nb_segs == 1) {
+			buf = rte_pktmbuf_mtod(m, uint8_t *);
+			wb.src = m;
+		} else if (len <= DSIM_MAX_TX_BUF) {
+			buf = (uint8_t *)rte_pktmbuf_read(m, 0, len, vp->scratch);
+			vp->dp.cnt.tx_linearized++;
+		} else {
+			vp->dp.cnt.drop_chained++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		dsim_tx_process(&vp->dp, buf, len, &out);
+		if (!wb.src_used)
+			rte_pktmbuf_free(m);
+	}
+	rte_pktmbuf_free(wb.pending);
+	wire_flush(&wb);
+	return n;
+}
+
+/* Sends queued replies and events while the guest has command RX buffers. */
+static unsigned int vport_send_msgs(struct vport *vp, int vid)
+{
+	struct dsim_msgq *q = &vp->dp.msgq;
+	struct rte_mbuf *pkts[BURST];
+	unsigned int i, n, sent;
+
+	n = RTE_MIN(dsim_msgq_count(q), (uint32_t)BURST);
+	for (i = 0; i < n; i++) {
+		const struct dsim_msg *msg = &q->slots[(q->head + i) % DSIM_MSGQ_LEN];
+		char *data;
+
+		pkts[i] = rte_pktmbuf_alloc(small_pool);
+		if (!pkts[i])
+			break;
+		data = rte_pktmbuf_append(pkts[i], (uint16_t)msg->len);
+		memcpy(data, msg->data, msg->len);
+	}
+	n = i;
+	if (!n)
+		return 0;
+	sent = rte_vhost_enqueue_burst(vid, VRING_CMD_RX, pkts, (uint16_t)n);
+	for (i = 0; i < sent; i++) {
+		const struct dsim_msg *msg = dsim_msgq_peek(q);
+		const struct tlsnic_msg_hdr *hdr = (const void *)msg->data;
+
+		if (hdr->opcode & TLSNIC_OP_REPLY)
+			vp->dp.cnt.cmd_replies++;
+		else
+			vp->dp.cnt.ev_sent++;
+		dsim_msgq_pop(q);
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
+	return sent;
+}
+
+static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
+{
+	uint8_t flat[DSIM_CMD_MAX_LEN];
+	struct rte_mbuf *pkts[BURST];
+	unsigned int i, n, work = 0;
+	uint32_t budget;
+
+	if (enabled & VRING_MASK(VRING_CMD_RX))
+		work += vport_send_msgs(vp, vid);
+	if (!(enabled & VRING_MASK(VRING_CMD_TX)))
+		return work;
+	/* Commands stay in the guest's ring until there is room to answer. */
+	budget = RTE_MIN(dsim_msgq_space(&vp->dp.msgq), (uint32_t)BURST);
+	if (!budget)
+		return work;
+	n = rte_vhost_dequeue_burst(vid, VRING_CMD_TX, small_pool, pkts, (uint16_t)budget);
+	for (i = 0; i < n; i++) {
+		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+		const uint8_t *msg;
+
+		if (len > sizeof(flat)) {
+			/* Longer than any command: unusable, like a bad header. */
+			vp->dp.cnt.cmd_rx++;
+			vp->dp.cnt.cmd_bad++;
+			continue;
+		}
+		msg = rte_pktmbuf_read(pkts[i], 0, len, flat);
+		dsim_cmd_process(&vp->dp, msg, len);
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
+	work += n;
+	if (n && (enabled & VRING_MASK(VRING_CMD_RX)))
+		work += vport_send_msgs(vp, vid);
+	return work;
+}
+
+unsigned int vport_poll(void)
+{
+	unsigned int i, work = 0;
+
+	rte_rcu_qsbr_quiescent(rcu, DATA_THREAD_ID);
+	for (i = 0; i < nr_vports; i++) {
+		struct vport *vp = &vports[i];
+		uint32_t running, req, enabled;
+		int vid;
+
+		/* running first: a reset requested before it was set is seen. */
+		running = __atomic_load_n(&vp->running, __ATOMIC_ACQUIRE);
+		req = __atomic_load_n(&vp->reset_req, __ATOMIC_ACQUIRE);
+		if (req != vp->reset_done) {
+			dsim_port_reset(&vp->dp);
+			vp->notify_off = 0;
+			vp->reset_done = req;
+		}
+		if (!running)
+			continue;
+		vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+		enabled = vport_enabled(vp);
+		vport_quiet_guest(vp, vid, enabled);
+		work += vport_poll_cmd(vp, vid, enabled);
+		if (enabled & VRING_MASK(VRING_DATA_TX))
+			work += vport_poll_tx(vp, vid);
+	}
+	return work;
+}
+
+void vport_thread_online(void)
+{
+	rte_rcu_qsbr_thread_online(rcu, DATA_THREAD_ID);
+}
+
+void vport_thread_offline(void)
+{
+	rte_rcu_qsbr_thread_offline(rcu, DATA_THREAD_ID);
+}
+
+/* ---- setup and teardown ---------------------------------------------- */
+
+/* A socket file left by an earlier run would make bind() fail. */
+static int remove_stale_socket(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "tlsnic-devsim: %s exists and is not a socket\n", path);
+		return -EEXIST;
+	}
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+static int vport_register(struct vport *vp)
+{
+	int ret;
+
+	ret = remove_stale_socket(vp->path);
+	if (ret)
+		return ret;
+	if (rte_vhost_driver_register(vp->path, 0)) {
+		fprintf(stderr, "tlsnic-devsim: cannot register vhost-user socket %s\n", vp->path);
+		return -EINVAL;
+	}
+	vp->registered = true;
+	if (rte_vhost_driver_disable_features(vp->path, VIRTIO_OFFLOAD_FEATURES) ||
+	    rte_vhost_driver_callback_register(vp->path, &vport_ops)) {
+		fprintf(stderr, "tlsnic-devsim: cannot configure vhost-user socket %s\n", vp->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vport_setup(const struct vport_config *cfg)
+{
+	unsigned int i;
+	size_t sz;
+	int ret;
+
+	verbose = cfg->verbose;
+	big_pool = rte_pktmbuf_pool_create("dsim_big", BIG_POOL_SIZE, POOL_CACHE, 0,
+					   BIG_BUF_SIZE, SOCKET_ID_ANY);
+	small_pool = rte_pktmbuf_pool_create("dsim_small", SMALL_POOL_SIZE, POOL_CACHE, 0,
+					     SMALL_BUF_SIZE, SOCKET_ID_ANY);
+	if (!big_pool || !small_pool) {
+		fprintf(stderr, "tlsnic-devsim: cannot create mbuf pools: %s\n",
+			rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	sz = rte_rcu_qsbr_get_memsize(1);
+	rcu = rte_zmalloc("dsim_rcu", sz, RTE_CACHE_LINE_SIZE);
+	if (!rcu || rte_rcu_qsbr_init(rcu, 1) || rte_rcu_qsbr_thread_register(rcu, DATA_THREAD_ID))
+		return -ENOMEM;
+
+	vports = calloc(cfg->nr_ports, sizeof(*vports));
+	if (!vports)
+		return -ENOMEM;
+	nr_vports = cfg->nr_ports;
+	for (i = 0; i < nr_vports; i++) {
+		struct vport *vp = &vports[i];
+
+		vp->vid = -1;
+		ret = dsim_port_init(&vp->dp, i, cfg->max_contexts);
+		if (ret)
+			return ret;
+		vp->scratch = malloc(DSIM_MAX_TX_BUF);
+		if (!vp->scratch)
+			return -ENOMEM;
+		if (strlen(cfg->paths[i]) >= sizeof(vp->path))
+			return -ENAMETOOLONG;
+		strcpy(vp->path, cfg->paths[i]);
+		vp->peer = (i ^ 1) < nr_vports ? &vports[i ^ 1] : NULL;
+	}
+	for (i = 0; i < nr_vports; i++) {
+		ret = vport_register(&vports[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vport_start(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++) {
+		if (rte_vhost_driver_start(vports[i].path)) {
+			fprintf(stderr, "tlsnic-devsim: cannot listen on %s\n", vports[i].path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void vport_stop(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++) {
+		struct vport *vp = &vports[i];
+
+		if (vp->registered) {
+			/* Connected devices are destroyed here (destroy_device). */
+			if (rte_vhost_driver_unregister(vp->path))
+				fprintf(stderr, "tlsnic-devsim: cannot unregister %s\n", vp->path);
+			unlink(vp->path);
+			vp->registered = false;
+		}
+	}
+}
+
+void vport_free(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++) {
+		dsim_port_fini(&vports[i].dp);
+		free(vports[i].scratch);
+	}
+	free(vports);
+	vports = NULL;
+	nr_vports = 0;
+	rte_free(rcu);
+	rte_mempool_free(big_pool);
+	rte_mempool_free(small_pool);
+}
+
+int vport_print_counters(FILE *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++) {
+		struct vport *vp = &vports[i];
+
+		vp->dp.cnt.dev_started = __atomic_load_n(&vp->started, __ATOMIC_RELAXED);
+		vp->dp.cnt.dev_stopped = __atomic_load_n(&vp->stopped, __ATOMIC_RELAXED);
+		if (dsim_counters_print(f, vp->dp.id, &vp->dp.cnt) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* tlsnic-devsim: vhost-user ports (DPDK glue). */
+#ifndef DSIM_VHOST_H
+#define DSIM_VHOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct vport_config {
+	const char *const *paths;	/* socket per port; port 2k wired to 2k+1 */
+	unsigned int nr_ports;
+	uint32_t max_contexts;
+	bool verbose;
+};
+
+/* Creates pools, ports and vhost-user servers; returns 0 or -errno. */
+int vport_setup(const struct vport_config *cfg);
+/* Starts listening on every socket. */
+int vport_start(void);
+/*
+ * One pass of the data path over all ports. Returns how much work was done
+ * (0 = idle). Called only from the data-path thread, which must have called
+ * vport_thread_online() first.
+ */
+unsigned int vport_poll(void);
+void vport_thread_online(void);
+void vport_thread_offline(void);
+/* Stops the servers; connected devices are destroyed. Data path offline. */
+void vport_stop(void);
+/* Wipes every context and frees everything. */
+void vport_free(void);
+/* Prints every port's counters; data-path thread (or after vport_stop). */
+int vport_print_counters(FILE *f);
+
+#endif /* DSIM_VHOST_H */
