@@ -287,12 +287,12 @@ static int tls_tx_feed(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 				if (ret)
 					return ret;
 			}
-		} else if (!cur->rec_len) {
-			/* Longer than any record it could lie in. */
-			return -EINVAL;
 		} else {
 			uint32_t tag_off = off - pay_end;
 
+			/* Longer than any record it could lie in. */
+			if (!cur->rec_len)
+				return -EINVAL;
 			if (!cur->full)
 				return -ENODATA;
 			n = min_sz(len, TLS_TX_TAG_LEN - tag_off);
@@ -378,13 +378,17 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	uint32_t off = tcp_seq - rs->rec_tcp_seq;
 	uint32_t end = tcp_seq + (uint32_t)len;
 	unsigned int flags = TLS_TX_R_OOO;
-	bool preserve, use_dump;
+	bool preserve, use_dump, first_rec, at_start;
 	int ret;
 
 	if (seq_before(rs->rec_tcp_seq, ctx->start_seq) ||
 	    seq_after(rs->rec_tcp_seq, tcp_seq) ||
-	    off >= TLS_TX_MAX_REC_LEN || rs->rec_seq < ctx->rec_seq0 ||
-	    (rs->rec_seq == ctx->rec_seq0) != (rs->rec_tcp_seq == ctx->start_seq))
+	    off >= TLS_TX_MAX_REC_LEN || rs->rec_seq < ctx->rec_seq0)
+		return -EINVAL;
+	/* The first record, and only it, starts at the first record's seq. */
+	first_rec = rs->rec_seq == ctx->rec_seq0;
+	at_start = rs->rec_tcp_seq == ctx->start_seq;
+	if (first_rec != at_start)
 		return -EINVAL;
 	if (rs->dump_len && (rs->dump_len != off || !rs->dump))
 		return -EMSGSIZE;

@@ -108,22 +108,24 @@ struct tls_tx_params {
 
 /* Resync info that comes with an out-of-order frame. */
 struct tls_tx_resync {
-	uint32_t rec_tcp_seq;	/* TCP seq of the header of the record
-				 * holding the frame's first byte */
+	/* TCP seq of the header of the record holding the frame's 1st byte */
+	uint32_t rec_tcp_seq;
 	uint64_t rec_seq;	/* that record's number */
 	const uint8_t *dump;	/* that record's bytes before the frame */
 	size_t dump_len;	/* 0: no dump */
 };
 
 /* tls_tx_process() result flags. */
-#define TLS_TX_R_BYPASS		(1U << 0)	/* all before the first record:
-						 * untouched, send as is */
-#define TLS_TX_R_OOO		(1U << 1)	/* resync info was used */
-#define TLS_TX_R_DUMP		(1U << 2)	/* dump fed to GHASH */
-#define TLS_TX_R_REBASED	(1U << 3)	/* in-order state now follows
-						 * this frame */
-#define TLS_TX_R_PRESERVED	(1U << 4)	/* retransmission; in-order
-						 * state left untouched */
+/* Entirely before the first record: untouched, send as is. */
+#define TLS_TX_R_BYPASS		(1U << 0)
+/* Resync info was used. */
+#define TLS_TX_R_OOO		(1U << 1)
+/* The dump was fed to GHASH (tag bytes in the frame). */
+#define TLS_TX_R_DUMP		(1U << 2)
+/* The in-order state now continues after this frame. */
+#define TLS_TX_R_REBASED	(1U << 3)
+/* A retransmission; the in-order state was left untouched. */
+#define TLS_TX_R_PRESERVED	(1U << 4)
 
 /*
  * Position in the record stream. Internal to the engine; in the header only
@@ -166,8 +168,8 @@ struct tlsnic_ctx_create;
 
 /*
  * Control path: set up @ctx (allocates the EVP contexts). The caller's copy
- * of the key is not kept; wipe it after the call. Returns 0, -EINVAL (bad
- * cipher), -EOPNOTSUPP or -ENOMEM.
+ * of the key is not kept (only OpenSSL's key schedules hold it); wipe it
+ * after the call. Returns 0, -EINVAL (unknown cipher) or -ENOMEM.
  */
 int tls_tx_init(struct tls_tx_ctx *ctx, const struct tls_tx_params *p);
 

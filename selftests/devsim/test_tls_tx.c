@@ -12,6 +12,7 @@
  *
  * Build: linked with devsim/tls_tx.c, -lssl -lcrypto.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -34,6 +35,7 @@
 #include "../../uapi/tlsnic.h"
 #include "../../devsim/tls_tx.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_RECS	32
 #define STREAM_MAX	(64 * 1024)
 /* Stream starts just below 2^32 so that TCP sequence numbers wrap. */
@@ -275,7 +277,11 @@ static bool setup_suite(struct suite *s)
 		goto out;
 	SSL_set_bio(client, cr, cw);
 	SSL_set_bio(server, sr, sw);
-	cr = cw = sr = sw = NULL;	/* owned by the SSLs now */
+	/* The SSLs own the BIOs now. */
+	cr = NULL;
+	cw = NULL;
+	sr = NULL;
+	sw = NULL;
 	SSL_set_connect_state(client);
 	SSL_set_accept_state(server);
 
@@ -298,8 +304,9 @@ static bool setup_suite(struct suite *s)
 
 	/* Data the driver had sent before kTLS: never touched by the device. */
 	for (off = 0; off < PRE_LEN; off++)
-		s->plain[off] = s->wire[off] = (uint8_t)(0x40 + off);
-	for (i = 0; i < sizeof(write_sizes) / sizeof(write_sizes[0]); i++) {
+		s->plain[off] = (uint8_t)(0x40 + off);
+	memcpy(s->wire, s->plain, PRE_LEN);
+	for (i = 0; i < ARRAY_SIZE(write_sizes); i++) {
 		for (size_t j = 0; j < write_sizes[i]; j++)
 			data[j] = (uint8_t)rng();
 		if (SSL_write(client, data, (int)write_sizes[i]) !=
@@ -332,15 +339,15 @@ static bool setup_suite(struct suite *s)
 		memcpy(s->plain + off, r, 13);
 		if (!gcm_oneshot(s, false, r, num, r + 13, plen,
 				 s->plain + off + 13, (uint8_t *)r + 13 + plen)) {
-			diag("%s: record %u does not authenticate with the "
-			     "exported keys", s->name, s->nrecs - 1);
+			diag("%s: record %u fails to open with exported keys",
+			     s->name, s->nrecs - 1);
 			goto out;
 		}
 		/* Junk where the kernel leaves tag space. */
 		memset(s->plain + off + 13 + plen, 0xa5, 16);
 		off += rc->len;
 	}
-	ok = s->nrecs == sizeof(write_sizes) / sizeof(write_sizes[0]) + 1 &&
+	ok = s->nrecs == ARRAY_SIZE(write_sizes) + 1 &&
 	     s->wire[s->recs[s->nrecs - 1].off] == 21;
 	if (!ok)
 		diag("%s: unexpected record layout (%u records)", s->name,
@@ -831,7 +838,7 @@ static bool test_bad_header(struct suite *s)
 	const struct rec *r = &s->recs[5];	/* 1000 bytes of data */
 	bool ok = true;
 
-	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct tls_tx_resync rs;
 		struct tls_tx_ctx ctx;
 		uint32_t next;
@@ -912,7 +919,7 @@ static bool test_empty_record(void)
 	uint8_t rec[29], exp[29], tag[16];
 	bool ok = true;
 
-	memcpy(rec, "\x17\x03\x03\x00\x18" "\x00\x00\x00\x00\x00\x00\x01\x00", 13);
+	memcpy(rec, "\x17\x03\x03\x00\x18\x00\x00\x00\x00\x00\x00\x01\x00", 13);
 	memset(rec + 13, 0xa5, 16);
 	memcpy(exp, rec, 13);
 	if (!s->ready || !gcm_oneshot(s, true, rec, 7, NULL, 0, exp + 13, tag))
@@ -1245,8 +1252,6 @@ static const struct plain_test plain_tests[] = {
 	{ "keys_wiped_after_destroy", test_keys_wiped },
 	{ "throughput", test_throughput },
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 int main(void)
 {
