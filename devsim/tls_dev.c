@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlsnic devsim: the TLS TX engine plugged into a port (struct dsim_tls_ops).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "csum.h"
+#include "pipeline.h"
+#include "tls_dev.h"
+#include "tls_tx.h"
+
+/*
+ * The port struct has no room for engine state, so the TLS counters live
+ * here, indexed by port id. Only the data-path thread writes them.
+ */
+static struct tls_dev_counters tls_dev_cnt[TLS_DEV_MAX_PORTS];
+
+static struct tls_dev_counters *port_cnt(const struct dsim_port *p)
+{
+	return p->id < TLS_DEV_MAX_PORTS ? &tls_dev_cnt[p->id] : NULL;
+}
+
+const struct tls_dev_counters *tls_dev_counters(unsigned int port)
+{
+	return port < TLS_DEV_MAX_PORTS ? &tls_dev_cnt[port] : NULL;
+}
+
+void tls_dev_counters_reset(unsigned int port)
+{
+	if (port < TLS_DEV_MAX_PORTS)
+		memset(&tls_dev_cnt[port], 0, sizeof(tls_dev_cnt[port]));
+}
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char *const tls_dev_counter_names[] = {
+#define TLS_DEV_COUNTER_NAME(name) #name,
+	TLS_DEV_COUNTERS(TLS_DEV_COUNTER_NAME)
+#undef TLS_DEV_COUNTER_NAME
+};
+
+/* The struct is the list above, all uint64_t, in order. */
+_Static_assert(sizeof(struct tls_dev_counters) ==
+	       ARRAY_SIZE(tls_dev_counter_names) * sizeof(uint64_t),
+	       "tls_dev_counters is not a plain u64 list");
+
+int tls_dev_counters_print(FILE *f, unsigned int port)
+{
+	const struct tls_dev_counters *c = tls_dev_counters(port);
+	uint64_t v[sizeof(*c) / sizeof(uint64_t)];
+	size_t i;
+
+	if (!c)
+		return -EINVAL;
+	memcpy(v, c, sizeof(v));
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		if (fprintf(f, "port%u.%s %llu\n", port,
+			    tls_dev_counter_names[i],
+			    (unsigned long long)v[i]) < 0)
+			return -EIO;
+	return 0;
+}
+
+static int tls_dev_ctx_init(struct dsim_port *p, struct dsim_ctx *ctx)
+{
+	struct tls_dev_counters *c = port_cnt(p);
+	struct tls_tx_params prm;
+	struct tls_tx_ctx *tx;
+	int ret;
+
+	if (!c)
+		return -ERANGE;
+	if (ctx->dir != TLSNIC_DIR_TX) {
+		c->tls_ctx_rx_refused++;
+		return -EOPNOTSUPP;
+	}
+	switch (ctx->cipher) {
+	case TLSNIC_CIPHER_AES_GCM_128:
+		prm.cipher = TLS_TX_AES_GCM_128;
+		break;
+	case TLSNIC_CIPHER_AES_GCM_256:
+		prm.cipher = TLS_TX_AES_GCM_256;
+		break;
+	default:
+		c->tls_ctx_init_failed++;
+		return -EOPNOTSUPP;
+	}
+	if (ctx->key_len > sizeof(prm.key)) {
+		c->tls_ctx_init_failed++;
+		return -EINVAL;
+	}
+	tx = calloc(1, sizeof(*tx));
+	if (!tx) {
+		c->tls_ctx_init_failed++;
+		return -ENOMEM;
+	}
+	memset(prm.key, 0, sizeof(prm.key));
+	memcpy(prm.key, ctx->key, ctx->key_len);
+	memcpy(prm.salt, ctx->salt, sizeof(prm.salt));
+	memcpy(prm.iv, ctx->iv, sizeof(prm.iv));
+	prm.rec_seq = ctx->rec_seq;
+	prm.tcp_seq = ctx->tcp_seq;
+	ret = tls_tx_init(tx, &prm);
+	OPENSSL_cleanse(&prm, sizeof(prm));
+	if (ret) {
+		free(tx);
+		c->tls_ctx_init_failed++;
+		return ret;
+	}
+	ctx->engine = tx;
+	c->tls_ctx_tx_init++;
+	return 0;
+}
+
+static void tls_dev_ctx_release(struct dsim_port *p, struct dsim_ctx *ctx)
+{
+	(void)p;
+	if (!ctx->engine)
+		return;
+	/* Wipes the key schedules and the stream state. */
+	tls_tx_destroy(ctx->engine);
+	free(ctx->engine);
+	ctx->engine = NULL;
+}
+
+/* A context's key must never touch another flow's bytes or state. */
+static bool tls_dev_flow_matches(const struct dsim_ctx *ctx,
+				 const uint8_t *frame,
+				 const struct dsim_frame_info *fi)
+{
+	const uint8_t *l3 = frame + fi->l3_off, *l4 = frame + fi->l4_off;
+
+	if (ctx->family == 4) {
+		if (fi->l3 != DSIM_L3_IPV4 || memcmp(l3 + 12, ctx->saddr, 4) ||
+		    memcmp(l3 + 16, ctx->daddr, 4))
+			return false;
+	} else {
+		if (fi->l3 != DSIM_L3_IPV6 || memcmp(l3 + 8, ctx->saddr, 16) ||
+		    memcmp(l3 + 24, ctx->daddr, 16))
+			return false;
+	}
+	return dsim_get_be16(l4) == ctx->sport && dsim_get_be16(l4 + 2) == ctx->dport;
+}
+
+static int tls_dev_count_err(struct tls_dev_counters *c, int err)
+{
+	switch (err) {
+	case -ENODATA:
+		c->tx_tls_drop_no_sync_data++;
+		break;
+	case -EMSGSIZE:
+		c->tx_tls_drop_dump_len++;
+		break;
+	case -EBADMSG:
+		c->tx_tls_drop_bad_record++;
+		break;
+	case -EINVAL:
+		c->tx_tls_drop_resync_info++;
+		break;
+	default:
+		c->tx_tls_drop_error++;
+		break;
+	}
+	return err;
+}
+
+static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
+		      uint8_t *frame, uint32_t len,
+		      const struct dsim_frame_info *fi)
+{
+	struct tls_dev_counters *c = port_cnt(p);
+	struct tls_tx_resync rs, *rsp = NULL;
+	uint32_t pay_off, pay_len;
+	struct dsim_ctx *ctx;
+	int ret;
+
+	if (!c)
+		return -ERANGE;
+	ctx = dsim_ctx_lookup(&p->ctxs, req->ctx_handle);
+	if (!ctx || ctx->dir != TLSNIC_DIR_TX || !ctx->engine) {
+		c->tx_tls_drop_bad_handle++;
+		return -ENOENT;
+	}
+	if (fi->l4_proto != DSIM_IPPROTO_TCP || fi->fragment) {
+		c->tx_tls_drop_not_tcp++;
+		return -EPROTO;
+	}
+	if (!tls_dev_flow_matches(ctx, frame, fi)) {
+		c->tx_tls_drop_flow++;
+		return -EXDEV;
+	}
+	pay_off = fi->l4_off + fi->l4_hlen;
+	if (pay_off > fi->l3_end || fi->l3_end > len) {
+		c->tx_tls_drop_not_tcp++;
+		return -EPROTO;
+	}
+	pay_len = fi->l3_end - pay_off;
+
+	if (req->flags & TLSNIC_TX_F_TLS_RESYNC) {
+		rs.rec_tcp_seq = req->rec_tcp_seq;
+		rs.rec_seq = req->rec_seq;
+		rs.dump = req->dump_len ? req->dump : NULL;
+		rs.dump_len = req->dump_len;
+		rsp = &rs;
+	}
+
+	ret = tls_tx_process(ctx->engine, dsim_get_be32(frame + fi->l4_off + 4),
+			     frame + pay_off, pay_len, rsp);
+	if (ret < 0)
+		return tls_dev_count_err(c, ret);
+	if (ret & TLS_TX_R_BYPASS) {
+		c->tx_tls_skip_no_sync_data++;
+		return 0;
+	}
+	c->tx_tls_encrypted_packets++;
+	c->tx_tls_encrypted_bytes += pay_len;
+	if (ret & TLS_TX_R_OOO)
+		c->tx_tls_ooo++;
+	if (ret & TLS_TX_R_PRESERVED)
+		c->tx_tls_resync_preserved++;
+	if (ret & TLS_TX_R_REBASED)
+		c->tx_tls_resync_rebased++;
+	if (ret & TLS_TX_R_DUMP) {
+		c->tx_tls_dump_packets++;
+		c->tx_tls_dump_bytes += req->dump_len;
+	}
+	return 0;
+}
+
+const struct dsim_tls_ops tls_dev_tx_ops = {
+	.caps = TLSNIC_CAP_TLS_TX,
+	.ctx_init = tls_dev_ctx_init,
+	.ctx_release = tls_dev_ctx_release,
+	.tx = tls_dev_tx,
+};

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tlsnic devsim: the TLS TX engine (tls_tx.h) plugged into a port.
+ *
+ * tls_dev_tx_ops is a struct dsim_tls_ops: set p->tls = &tls_dev_tx_ops
+ * after dsim_port_init() to advertise TLSNIC_CAP_TLS_TX. It keeps one
+ * struct tls_tx_ctx per TX context in dsim_ctx.engine, refuses RX contexts
+ * (no RX engine yet: the driver keeps RX in software) and, for each frame
+ * flagged TLSNIC_TX_F_TLS, checks that the frame is TCP on the context's
+ * flow and encrypts its payload in place. Every refusal is counted.
+ */
+#ifndef TLSNIC_DEVSIM_TLS_DEV_H
+#define TLSNIC_DEVSIM_TLS_DEV_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "port.h"
+
+/* Names follow mlx5's kTLS counters where the meaning is the same. */
+#define TLS_DEV_COUNTERS(C)						\
+	C(tx_tls_encrypted_packets)	/* frames through the engine */	\
+	C(tx_tls_encrypted_bytes)	/* their TCP payload bytes */	\
+	C(tx_tls_ooo)			/* resync info was used */	\
+	C(tx_tls_resync_preserved)	/* retransmission, state kept */ \
+	C(tx_tls_resync_rebased)	/* state moved to the frame */	\
+	C(tx_tls_dump_packets)		/* dump fed to GHASH */		\
+	C(tx_tls_dump_bytes)						\
+	C(tx_tls_skip_no_sync_data)	/* before 1st record: as is */	\
+	C(tx_tls_drop_bad_handle)	/* unknown, stale or RX ctx */	\
+	C(tx_tls_drop_not_tcp)						\
+	C(tx_tls_drop_flow)		/* not the context's flow */	\
+	C(tx_tls_drop_no_sync_data)	/* out of sync, no usable info */ \
+	C(tx_tls_drop_dump_len)		/* dump is not record start..frame */ \
+	C(tx_tls_drop_bad_record)	/* invalid record header */	\
+	C(tx_tls_drop_resync_info)	/* impossible resync info */	\
+	C(tx_tls_drop_error)		/* crypto library failure */	\
+	C(tls_ctx_tx_init)						\
+	C(tls_ctx_rx_refused)						\
+	C(tls_ctx_init_failed)
+
+struct tls_dev_counters {
+#define TLS_DEV_COUNTER_FIELD(name) uint64_t name;
+	TLS_DEV_COUNTERS(TLS_DEV_COUNTER_FIELD)
+#undef TLS_DEV_COUNTER_FIELD
+};
+
+/* Ports with TLS counters; port ids at or above are refused contexts. */
+#define TLS_DEV_MAX_PORTS	16
+
+extern const struct dsim_tls_ops tls_dev_tx_ops;
+
+/* The TLS counters of port @port, or NULL if out of range. */
+const struct tls_dev_counters *tls_dev_counters(unsigned int port);
+
+/* Prints "port<N>.<name> <value>" lines like dsim_counters_print(). */
+int tls_dev_counters_print(FILE *f, unsigned int port);
+
+/* Zeroes a port's TLS counters (a new port, or tests). */
+void tls_dev_counters_reset(unsigned int port);
+
+#endif /* TLSNIC_DEVSIM_TLS_DEV_H */
