@@ -40,7 +40,10 @@
 	C(rx_csum_ok)							\
 	C(rx_csum_bad)							\
 	C(rx_csum_none)							\
-	C(rx_no_buffer)		/* guest RX ring full */		\
+	C(rx_no_buffer)		/* guest RX ring and device buffer full */ \
+	C(rx_backlogged)	/* frames that waited for guest buffers */ \
+	C(rx_flushed)		/* waiting frames lost when the guest left */ \
+	C(tx_paused)		/* TX polls held back: peer congested */ \
 	/* Command channel. */						\
 	C(cmd_rx)		/* messages taken from the guest */	\
 	C(cmd_bad)		/* unusable header: ignored */		\

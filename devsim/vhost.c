@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -39,6 +40,18 @@
 #define DATA_THREAD_ID	0
 
 /*
+ * The device's RX packet buffer, in frames: what the wire delivers while the
+ * guest has no RX buffers posted waits here. While a port's buffer is above
+ * RX_PAUSE_THRESH its peer stops taking TX buffers from its guest, as with
+ * 802.3x pause frames, so a bursty TSO sender does not lose segments; but a
+ * guest that stops draining for RX_STALL_MS loses that protection and the
+ * wire drops (rx_no_buffer) instead of stalling the other guest forever.
+ */
+#define RX_BACKLOG	2048	/* power of two */
+#define RX_PAUSE_THRESH	256
+#define RX_STALL_MS	20
+
+/*
  * Dequeued TX buffers are linear up to the largest mbuf (buf_len is 16 bits);
  * a TSO frame with resync data can exceed it and is flattened in a scratch
  * buffer. Frames built by the device (TSO segments, replies) come from the
@@ -48,7 +61,7 @@
 #define BIG_BUF_SIZE	UINT16_MAX
 #define BIG_POOL_SIZE	255
 #define SMALL_BUF_SIZE	RTE_MBUF_DEFAULT_BUF_SIZE
-#define SMALL_POOL_SIZE	4095
+#define SMALL_POOL_SIZE	8191
 #define POOL_CACHE	32
 
 /* Offloads the device does not do through the virtio-net header. */
@@ -74,6 +87,9 @@ struct vport {
 	uint32_t reset_done;
 	uint32_t notify_off;		/* vrings we asked the guest not to kick */
 	uint8_t *scratch;		/* DSIM_MAX_TX_BUF bytes */
+	struct rte_mbuf **backlog;	/* RX_BACKLOG frames with rx meta */
+	uint32_t bl_head, bl_tail;
+	uint64_t bl_progress_tsc;	/* last time the guest took a frame */
 };
 
 /* Frames on their way from one port's TX to its peer's RX. */
@@ -91,6 +107,7 @@ static unsigned int nr_vports;
 static bool verbose;
 static struct rte_mempool *big_pool, *small_pool;
 static struct rte_rcu_qsbr *rcu;
+static uint64_t rx_stall_cycles;
 
 /* The socket path names the port; valid for any vid with a connection. */
 static struct vport *vport_of(int vid)
@@ -174,13 +191,66 @@ static uint32_t vport_enabled(struct vport *vp)
 	return __atomic_load_n(&vp->vrings_enabled, __ATOMIC_ACQUIRE);
 }
 
+static uint32_t backlog_count(const struct vport *vp)
+{
+	return vp->bl_tail - vp->bl_head;
+}
+
+/* Moves waiting frames into the guest's RX ring while it has room. */
+static unsigned int vport_rx_drain(struct vport *vp, int vid)
+{
+	struct rte_mbuf *pkts[BURST];
+	unsigned int i, n, sent, total = 0;
+	uint64_t bytes;
+
+	while ((n = RTE_MIN(backlog_count(vp), (uint32_t)BURST)) != 0) {
+		for (i = 0; i < n; i++)
+			pkts[i] = vp->backlog[(vp->bl_head + i) % RX_BACKLOG];
+		sent = rte_vhost_enqueue_burst(vid, VRING_DATA_RX, pkts, (uint16_t)n);
+		if (!sent)
+			break;
+		bytes = 0;
+		for (i = 0; i < sent; i++)
+			bytes += pkts[i]->data_len - sizeof(struct tlsnic_rx_meta);
+		vp->dp.cnt.rx_packets += sent;
+		vp->dp.cnt.rx_bytes += bytes;
+		/* rte_vhost copied what it took; the mbufs are still ours. */
+		rte_pktmbuf_free_bulk(pkts, sent);
+		vp->bl_head += sent;
+		vp->bl_progress_tsc = rte_rdtsc();
+		total += sent;
+		if (sent < n)
+			break;
+	}
+	return total;
+}
+
+static void vport_rx_flush_backlog(struct vport *vp)
+{
+	while (backlog_count(vp)) {
+		rte_pktmbuf_free(vp->backlog[vp->bl_head % RX_BACKLOG]);
+		vp->bl_head++;
+		vp->dp.cnt.rx_flushed++;
+	}
+}
+
+/* A congested peer pauses our TX, unless it stopped draining altogether. */
+static bool vport_peer_paused(struct vport *vp)
+{
+	struct vport *peer = vp->peer;
+
+	if (!peer || backlog_count(peer) < RX_PAUSE_THRESH ||
+	    !__atomic_load_n(&peer->running, __ATOMIC_ACQUIRE))
+		return false;
+	return rte_rdtsc() - peer->bl_progress_tsc < rx_stall_cycles;
+}
+
 /* Hands a batch of wire frames to the peer port's RX side and its guest. */
 static void wire_flush(struct wire_batch *wb)
 {
 	struct vport *vp = wb->vp, *peer = vp->peer;
 	struct tlsnic_rx_meta meta, *hdr;
-	unsigned int i, n = wb->n, sent;
-	uint64_t bytes = 0;
+	unsigned int i, n = wb->n, queued = 0;
 
 	if (!n)
 		return;
@@ -191,6 +261,8 @@ static void wire_flush(struct wire_batch *wb)
 		rte_pktmbuf_free_bulk(wb->pkts, n);
 		return;
 	}
+	if (!backlog_count(peer))
+		peer->bl_progress_tsc = rte_rdtsc();
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = wb->pkts[i];
 
@@ -198,16 +270,17 @@ static void wire_flush(struct wire_batch *wb)
 		/* Every mbuf here has the default headroom or more. */
 		hdr = (struct tlsnic_rx_meta *)rte_pktmbuf_prepend(m, sizeof(meta));
 		memcpy(hdr, &meta, sizeof(meta));
+		if (backlog_count(peer) == RX_BACKLOG) {
+			peer->dp.cnt.rx_no_buffer++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		peer->backlog[peer->bl_tail++ % RX_BACKLOG] = m;
+		queued++;
 	}
-	sent = rte_vhost_enqueue_burst(__atomic_load_n(&peer->vid, __ATOMIC_ACQUIRE),
-				       VRING_DATA_RX, wb->pkts, (uint16_t)n);
-	for (i = 0; i < sent; i++)
-		bytes += wb->pkts[i]->data_len - sizeof(meta);
-	peer->dp.cnt.rx_packets += sent;
-	peer->dp.cnt.rx_bytes += bytes;
-	peer->dp.cnt.rx_no_buffer += n - sent;
-	/* rte_vhost copied what it took; the mbufs are still ours. */
-	rte_pktmbuf_free_bulk(wb->pkts, n);
+	vport_rx_drain(peer, __atomic_load_n(&peer->vid, __ATOMIC_ACQUIRE));
+	/* The oldest go first: what is left of this batch has to wait. */
+	peer->dp.cnt.rx_backlogged += RTE_MIN(queued, backlog_count(peer));
 }
 
 static void wire_queue(struct wire_batch *wb, struct rte_mbuf *m)
@@ -414,6 +487,7 @@ unsigned int vport_poll(void)
 		running = __atomic_load_n(&vp->running, __ATOMIC_ACQUIRE);
 		req = __atomic_load_n(&vp->reset_req, __ATOMIC_ACQUIRE);
 		if (req != vp->reset_done) {
+			vport_rx_flush_backlog(vp);
 			dsim_port_reset(&vp->dp);
 			vp->notify_off = 0;
 			vp->reset_done = req;
@@ -423,8 +497,14 @@ unsigned int vport_poll(void)
 		vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
 		enabled = vport_enabled(vp);
 		vport_quiet_guest(vp, vid, enabled);
+		if (backlog_count(vp) && (enabled & VRING_MASK(VRING_DATA_RX)))
+			work += vport_rx_drain(vp, vid);
 		work += vport_poll_cmd(vp, vid, enabled);
-		if (enabled & VRING_MASK(VRING_DATA_TX))
+		if (!(enabled & VRING_MASK(VRING_DATA_TX)))
+			continue;
+		if (vport_peer_paused(vp))
+			vp->dp.cnt.tx_paused++;
+		else
 			work += vport_poll_tx(vp, vid);
 	}
 	return work;
@@ -483,6 +563,7 @@ int vport_setup(const struct vport_config *cfg)
 	int ret;
 
 	verbose = cfg->verbose;
+	rx_stall_cycles = rte_get_tsc_hz() / 1000 * RX_STALL_MS;
 	big_pool = rte_pktmbuf_pool_create("dsim_big", BIG_POOL_SIZE, POOL_CACHE, 0,
 					   BIG_BUF_SIZE, SOCKET_ID_ANY);
 	small_pool = rte_pktmbuf_pool_create("dsim_small", SMALL_POOL_SIZE, POOL_CACHE, 0,
@@ -509,7 +590,8 @@ int vport_setup(const struct vport_config *cfg)
 		if (ret)
 			return ret;
 		vp->scratch = malloc(DSIM_MAX_TX_BUF);
-		if (!vp->scratch)
+		vp->backlog = calloc(RX_BACKLOG, sizeof(*vp->backlog));
+		if (!vp->scratch || !vp->backlog)
 			return -ENOMEM;
 		if (strlen(cfg->paths[i]) >= sizeof(vp->path))
 			return -ENAMETOOLONG;
@@ -559,8 +641,11 @@ void vport_free(void)
 	unsigned int i;
 
 	for (i = 0; i < nr_vports; i++) {
+		if (vports[i].backlog)
+			vport_rx_flush_backlog(&vports[i]);
 		dsim_port_fini(&vports[i].dp);
 		free(vports[i].scratch);
+		free(vports[i].backlog);
 	}
 	free(vports);
 	vports = NULL;
