@@ -195,7 +195,6 @@ static int tls_tx_header(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 				    cur->rec_len != TLS_TX_HDR_LEN + clen)
 					return -EBADMSG;
 				cur->rec_len = TLS_TX_HDR_LEN + clen;
-				tls_tx_hist_note(ctx, cur);
 			}
 			break;
 		default:
@@ -204,9 +203,12 @@ static int tls_tx_header(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 			break;
 		}
 	}
-	if (cur->full && off + n == TLS_TX_PREPEND_LEN)
-		return tls_tx_gcm_start(ctx, cur);
-	return 0;
+	if (off + n < TLS_TX_PREPEND_LEN)
+		return 0;
+	/* Only a header that passed every check is remembered. */
+	if (cur->hdr_lo <= 3)
+		tls_tx_hist_note(ctx, cur);
+	return cur->full ? tls_tx_gcm_start(ctx, cur) : 0;
 }
 
 /* Keystream-only encryption of payload bytes [pos, pos + n). */

@@ -41,6 +41,12 @@
  *   the record header up to the frame (the dump, plaintext form). Records
  *   that begin inside the frame need nothing extra.
  *
+ *   Without a dump the engine must know where the record's tag starts:
+ *   from the record header if the frame holds it, else from the lengths of
+ *   the last TLS_TX_HISTORY records it has seen whole. With neither, it
+ *   trusts the driver's word that the frame holds no tag byte (no dump) and
+ *   refuses only frames longer than any record.
+ *
  *   A retransmission that ends at or before the in-order position is
  *   encrypted on a scratch state: the in-order stream state is preserved,
  *   so the next new frame needs no resync. A resynced frame that reaches
