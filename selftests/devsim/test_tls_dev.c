@@ -511,6 +511,6 @@ int main(void)
 	}
 	if (ready)
 		dsim_port_fini(&port);
-	diag("%u failed", failed);
+	diag("%zu passed, %u failed", ARRAY_SIZE(tests) - failed, failed);
 	return failed ? 1 : 0;
 }

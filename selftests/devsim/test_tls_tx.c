@@ -1367,6 +1367,6 @@ int main(void)
 	}
 	X509_free(server_cert);
 	EVP_PKEY_free(server_key);
-	diag("%u failed", failed);
+	diag("%u passed, %u failed", n - failed, failed);
 	return failed ? 1 : 0;
 }
