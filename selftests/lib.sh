@@ -1,0 +1,189 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers for the VM tests (selftests/vm/*.sh). POSIX sh; sourced by
+# tests running inside a tools/tlsnic-vm guest: eth0 in netns a
+# (10.77.0.1/24), eth1 in netns b (10.77.0.2/24).
+#
+# KTAP output: ktap_plan N once, then one ktap_pass/ktap_fail/ktap_skip per
+# test, then ktap_finish, which exits 0 when nothing failed (kselftest
+# convention: 1 on failure, 4 when everything was skipped).
+
+TREE=$(cd "$(dirname "$0")/../.." && pwd)
+TCPXFER="$TREE/tools/build/tcpxfer"
+NETSETUP="$TREE/tools/vm/netsetup"
+ADDR_A=10.77.0.1
+ADDR_B=10.77.0.2
+
+KTAP_N=0
+KTAP_PASS=0
+KTAP_FAIL=0
+KTAP_SKIP=0
+
+ktap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+ktap_diag() {
+	echo "# $*"
+}
+
+ktap_pass() {
+	KTAP_N=$((KTAP_N + 1))
+	KTAP_PASS=$((KTAP_PASS + 1))
+	echo "ok $KTAP_N - $*"
+}
+
+ktap_fail() {
+	KTAP_N=$((KTAP_N + 1))
+	KTAP_FAIL=$((KTAP_FAIL + 1))
+	echo "not ok $KTAP_N - $*"
+}
+
+ktap_skip() {
+	name=$1
+	shift
+	KTAP_N=$((KTAP_N + 1))
+	KTAP_SKIP=$((KTAP_SKIP + 1))
+	echo "ok $KTAP_N - $name # SKIP $*"
+}
+
+# ktap_check NAME CMD...: one test line from a command's exit status.
+ktap_check() {
+	name=$1
+	shift
+	if "$@"; then
+		ktap_pass "$name"
+	else
+		ktap_fail "$name"
+	fi
+}
+
+ktap_finish() {
+	ktap_diag "$KTAP_PASS passed, $KTAP_FAIL failed, $KTAP_SKIP skipped"
+	[ "$KTAP_FAIL" -eq 0 ] || exit 1
+	[ "$KTAP_PASS" -gt 0 ] || [ "$KTAP_SKIP" -eq 0 ] || exit 4
+	exit 0
+}
+
+# ktap_skip_rest TOTAL REASON: skip every test not yet reported, for a
+# script that cannot run in this guest at all (e.g. the wrong backend).
+ktap_skip_rest() {
+	while [ "$KTAP_N" -lt "$1" ]; do
+		ktap_skip "test $((KTAP_N + 1))" "$2"
+	done
+	ktap_finish
+}
+
+# fail_msg TEXT: print why a check failed (KTAP diagnostic), return 1.
+fail_msg() {
+	echo "# FAIL: $*"
+	return 1
+}
+
+# The tests need the guest tools/tlsnic-vm builds.
+require_vm() {
+	if [ "${TLSNIC_VM:-}" != 1 ]; then
+		echo "$0: run me in the guest: tools/tlsnic-vm -- $0" >&2
+		exit 2
+	fi
+	if [ ! -x "$TCPXFER" ]; then
+		echo "$0: $TCPXFER missing; run make -C tools on the host" >&2
+		exit 2
+	fi
+}
+
+ns_of() {
+	case "$1" in
+	eth0) echo a ;;
+	eth1) echo b ;;
+	esac
+}
+
+# counter DEV NAME: an `ethtool -S` counter of eth0 (netns a) or eth1 (netns b).
+counter() {
+	ip netns exec "$(ns_of "$1")" ethtool -S "$1" |
+		awk -v n="$2" '$1 == n ":" { print $2; found = 1 } END { exit !found }'
+}
+
+# stats DEV: all counters as "name value" lines, for diffing later.
+stats() {
+	ip netns exec "$(ns_of "$1")" ethtool -S "$1" | awk -F': *' 'NR > 1 { gsub(/ /, "", $1); print $1, $2 }'
+}
+
+# delta NAME BEFORE AFTER: counter change between two `stats` snapshots.
+delta() {
+	b=$(printf '%s\n' "$2" | awk -v n="$1" '$1 == n { print $2 }')
+	a=$(printf '%s\n' "$3" | awk -v n="$1" '$1 == n { print $2 }')
+	if [ -z "$a" ] || [ -z "$b" ]; then
+		echo "# no counter $1" >&2
+		echo -1
+		return
+	fi
+	echo $((a - b))
+}
+
+# feature DEV FEATURE on|off: ethtool -K in the device's netns.
+feature() {
+	ip netns exec "$(ns_of "$1")" ethtool -K "$1" "$2" "$3"
+}
+
+# feature_state DEV FEATURE: "on" or "off" as ethtool -k reports it.
+feature_state() {
+	ip netns exec "$(ns_of "$1")" ethtool -k "$1" |
+		awk -v f="$2" '$1 == f ":" { print $2 }'
+}
+
+set_mtu() {
+	ip -n a link set dev eth0 mtu "$1" && ip -n b link set dev eth1 mtu "$1"
+}
+
+# snmp NS PROTO FIELD: a counter of /proc/net/snmp inside netns NS.
+snmp() {
+	ip netns exec "$1" cat /proc/net/snmp |
+		awk -v p="$2:" -v f="$3" '$1 == p && !h { for (i = 2; i <= NF; i++) idx[$i] = i; h = 1; next }
+			$1 == p && h { print $idx[f] }'
+}
+
+# make_data FILE MIB: random test data and its sha256 in FILE.sha256.
+make_data() {
+	head -c $(($2 * 1024 * 1024)) /dev/urandom > "$1" &&
+		sha256sum < "$1" | cut -d' ' -f1 > "$1.sha256"
+}
+
+XFER_PORT=5000
+
+# xfer FROM_NS TO_NS FILE: send FILE over TCP from netns FROM_NS to netns
+# TO_NS, compare sha256 at the receiver with FILE.sha256. Sets XFER_RATE
+# (MB/s as tcpxfer measured it at the sender). Returns non-zero on any
+# failure, with the reason as a KTAP diagnostic.
+xfer() {
+	from=$1
+	to=$2
+	src=$3
+	out=/tmp/xfer.out
+	if [ "$to" = b ]; then dst=$ADDR_B; else dst=$ADDR_A; fi
+	XFER_PORT=$((XFER_PORT + 1))
+	XFER_RATE=
+	rm -f "$out"
+	ip netns exec "$to" "$TCPXFER" recv -t 60 "$XFER_PORT" "$out" > /tmp/xfer.recv 2>&1 &
+	rpid=$!
+	ip netns exec "$from" "$TCPXFER" send -t 60 "$dst" "$XFER_PORT" "$src" > /tmp/xfer.send 2>&1
+	sst=$?
+	wait "$rpid"
+	rst=$?
+	if [ $sst -ne 0 ] || [ $rst -ne 0 ]; then
+		sed 's/^/# /' /tmp/xfer.send /tmp/xfer.recv
+		fail_msg "transfer $from->$to failed (sender $sst, receiver $rst)"
+		return 1
+	fi
+	XFER_RATE=$(sed -n 's/.*(\([0-9.]*\) MB\/s).*/\1/p' /tmp/xfer.send)
+	want=$(cat "$src.sha256")
+	got=$(sha256sum < "$out" | cut -d' ' -f1)
+	rm -f "$out"
+	if [ "$want" != "$got" ]; then
+		fail_msg "sha256 differs: sent $want, received $got"
+		return 1
+	fi
+	return 0
+}

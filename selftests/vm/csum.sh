@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Checksum offload, both ways. The oracle is the guest kernel itself: with
+# receive checksum offload off on the receiver ("ethtool -K ethX rx off") it
+# verifies every TCP checksum the device wrote on transmit, and counts bad
+# ones in /proc/net/snmp Tcp InCsumErrors (the segment is dropped, so the
+# transfer would also stall or corrupt). Then the reverse: the sender
+# computes checksums in software (tx off) and the receiving device verifies
+# them (rx_csum_unnecessary moves).
+#
+# tools/tlsnic-vm -- selftests/vm/csum.sh
+# tlsnic-vm-args: --timeout 900
+
+. "$(dirname "$0")/../lib.sh"
+require_vm
+
+MIB=${TLSNIC_XFER_MIB:-64}
+DATA=/tmp/csum.data
+
+ktap_plan 17
+
+if make_data "$DATA" "$MIB"; then
+	ktap_pass "create $MIB MiB of random data"
+else
+	ktap_fail "create $MIB MiB of random data"
+fi
+
+# device_tx_csum FROM TO: sender offloads checksums, receiver's kernel checks.
+device_tx_csum() {
+	from=$1
+	to=$2
+	if [ "$from" = a ]; then tx=eth0 rx=eth1; else tx=eth1 rx=eth0; fi
+	what="$from->$to device tx csum, kernel rx check"
+
+	feature $tx tx on && feature $rx rx off || fail_msg "ethtool -K failed"
+	ktap_check "$what: $rx rx-checksumming off" \
+		test "$(feature_state $rx rx-checksumming)" = off
+
+	txb=$(stats $tx)
+	rxb=$(stats $rx)
+	errb=$(snmp "$to" Tcp InCsumErrors)
+	ktap_check "$what: sha256 equal" xfer "$from" "$to" "$DATA"
+	txa=$(stats $tx)
+	rxa=$(stats $rx)
+	erra=$(snmp "$to" Tcp InCsumErrors)
+
+	n=$(delta tx_csum_partial "$txb" "$txa")
+	ktap_diag "$tx tx_csum_partial +$n"
+	ktap_check "$what: device filled checksums (tx_csum_partial moved)" test "$n" -gt 0
+	ktap_diag "netns $to Tcp InCsumErrors $errb -> $erra"
+	ktap_check "$what: kernel found no bad checksum (InCsumErrors unchanged)" \
+		test "$erra" = "$errb"
+	n=$(delta rx_csum_unnecessary "$rxb" "$rxa")
+	ktap_check "$what: $rx reported nothing as verified (rx_csum_unnecessary unchanged)" \
+		test "$n" -eq 0
+	feature $rx rx on
+}
+
+# device_rx_csum FROM TO: sender's stack computes checksums, receiving
+# device verifies them.
+device_rx_csum() {
+	from=$1
+	to=$2
+	if [ "$from" = a ]; then tx=eth0 rx=eth1; else tx=eth1 rx=eth0; fi
+	what="$from->$to software tx csum, device rx check"
+
+	feature $tx tx off && feature $rx rx on || fail_msg "ethtool -K failed"
+	txb=$(stats $tx)
+	rxb=$(stats $rx)
+	ktap_check "$what: sha256 equal" xfer "$from" "$to" "$DATA"
+	txa=$(stats $tx)
+	rxa=$(stats $rx)
+
+	n=$(delta tx_csum_partial "$txb" "$txa")
+	ktap_diag "$tx tx_csum_partial +$n"
+	ktap_check "$what: no checksum requests (tx_csum_partial unchanged)" test "$n" -eq 0
+	n=$(delta rx_csum_unnecessary "$rxb" "$rxa")
+	ktap_diag "$rx rx_csum_unnecessary +$n"
+	ktap_check "$what: device verified checksums (rx_csum_unnecessary moved)" \
+		test "$n" -gt 0
+	feature $tx tx on
+}
+
+device_tx_csum a b
+device_tx_csum b a
+device_rx_csum a b
+device_rx_csum b a
+
+rm -f "$DATA" "$DATA.sha256"
+ktap_finish
