@@ -49,8 +49,12 @@ static int tx_meta_check(struct dsim_port *p, const uint8_t *buf, size_t len,
 
 	if (req->flags & ~TX_F_KNOWN)
 		return tx_drop(&p->cnt.drop_meta_flags);
-	/* TSO implies the checksum; resync data only makes sense with TLS. */
-	if ((req->flags & TLSNIC_TX_F_TSO) && !(req->flags & TLSNIC_TX_F_CSUM))
+	/*
+	 * TSO and TLS change the payload, so they need the checksum done after
+	 * them (CHECKSUM_PARTIAL, as the kernel always sends such frames);
+	 * resync data only makes sense with TLS.
+	 */
+	if ((req->flags & (TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS)) && !(req->flags & TLSNIC_TX_F_CSUM))
 		return tx_drop(&p->cnt.drop_meta_flags);
 	if ((req->flags & TLSNIC_TX_F_TLS_RESYNC) && !(req->flags & TLSNIC_TX_F_TLS))
 		return tx_drop(&p->cnt.drop_meta_flags);
@@ -134,11 +138,11 @@ int dsim_tx_process(struct dsim_port *p, uint8_t *buf, size_t len,
 		return tx_drop(&p->cnt.drop_frame_len);
 
 	/* Without offloads the device sends whatever it is given, like a NIC. */
-	ferr = dsim_frame_parse(frame, flen, &fi);
-	if (!(req.flags & (TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS))) {
+	if (!(req.flags & TLSNIC_TX_F_CSUM)) {
 		dsim_wire_send(p, out, frame, flen);
 		return 1;
 	}
+	ferr = dsim_frame_parse(frame, flen, &fi);
 	if (ferr != DSIM_FRAME_OK || fi.fragment)
 		return tx_drop(&p->cnt.drop_bad_frame);
 	ret = tx_csum_check(p, &req, &fi, flen);

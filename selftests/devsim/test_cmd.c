@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the command channel (devsim/cmd.c) and the context table
+ * (devsim/ctx.c): replies, validation, handles and generations, key wiping.
+ */
+#include <endian.h>
+#include <errno.h>
+
+#include "cmd.h"
+#include "devsim_test.h"
+
+static struct dsim_port port;
+
+struct reply {
+	struct tlsnic_msg_hdr hdr;
+	uint8_t body[DSIM_MSG_MAX];
+	uint32_t body_len;
+};
+
+static size_t make_msg(uint8_t *buf, uint8_t opcode, uint32_t tag, const void *body,
+		       uint32_t len)
+{
+	struct tlsnic_msg_hdr h = {
+		.magic = htole32(TLSNIC_ABI_MAGIC),
+		.version = TLSNIC_ABI_VERSION,
+		.opcode = opcode,
+		.tag = htole32(tag),
+		.len = htole32(len),
+	};
+
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), body, len);
+	return sizeof(h) + len;
+}
+
+/* Takes the oldest queued message; false if none. */
+static bool pop_reply(struct reply *r)
+{
+	const struct dsim_msg *m = dsim_msgq_peek(&port.msgq);
+
+	if (!m)
+		return false;
+	memset(r, 0, sizeof(*r));
+	memcpy(&r->hdr, m->data, sizeof(r->hdr));
+	r->body_len = m->len - (uint32_t)sizeof(r->hdr);
+	memcpy(r->body, m->data + sizeof(r->hdr), r->body_len);
+	dsim_msgq_pop(&port.msgq);
+	return true;
+}
+
+/* Sends a command and checks the reply's header; body left in r. */
+static bool transact(uint8_t opcode, uint32_t tag, const void *body, uint32_t len,
+		     uint16_t want_status, struct reply *r)
+{
+	uint8_t buf[256];
+	size_t n = make_msg(buf, opcode, tag, body, len);
+
+	CHECK(dsim_cmd_process(&port, buf, n) == 0, "opcode %#x not answered", opcode);
+	CHECK(pop_reply(r), "no reply queued");
+	CHECK(le32toh(r->hdr.magic) == TLSNIC_ABI_MAGIC && r->hdr.version == TLSNIC_ABI_VERSION,
+	      "reply header");
+	CHECK(r->hdr.opcode == (opcode | TLSNIC_OP_REPLY), "reply opcode %#x", r->hdr.opcode);
+	CHECK(le32toh(r->hdr.tag) == tag, "tag %u want %u", le32toh(r->hdr.tag), tag);
+	CHECK(le16toh(r->hdr.status) == want_status, "opcode %#x status %u want %u", opcode,
+	      le16toh(r->hdr.status), want_status);
+	CHECK(le32toh(r->hdr.len) == r->body_len, "len field %u, body %u",
+	      le32toh(r->hdr.len), r->body_len);
+	if (want_status != TLSNIC_ST_OK)
+		CHECK(r->body_len == 0, "error reply with a body");
+	CHECK(!dsim_msgq_peek(&port.msgq), "more than one reply");
+	return true;
+}
+
+static bool reset_port(uint32_t max)
+{
+	dsim_port_fini(&port);
+	return dsim_port_init(&port, 3, max) == 0;
+}
+
+static bool identify(void)
+{
+	struct tlsnic_identify_cmd cmd = { .abi_version = htole32(1) };
+	struct tlsnic_identify id;
+	struct reply r;
+
+	CHECK(reset_port(77), "init");
+	if (!transact(TLSNIC_OP_IDENTIFY, 0xabcdef01, &cmd, sizeof(cmd), TLSNIC_ST_OK, &r))
+		return false;
+	CHECK(r.body_len == sizeof(id), "body %u", r.body_len);
+	memcpy(&id, r.body, sizeof(id));
+	CHECK(le32toh(id.abi_version) == 1, "abi");
+	CHECK(le32toh(id.caps) == (TLSNIC_CAP_CSUM | TLSNIC_CAP_TSO | TLSNIC_CAP_RX_CSUM),
+	      "caps %#x (no TLS without an engine)", le32toh(id.caps));
+	CHECK(le32toh(id.tls_versions) == 1U << TLSNIC_TLS_1_2, "versions");
+	CHECK(le32toh(id.ciphers) == (1U << TLSNIC_CIPHER_AES_GCM_128 |
+				       1U << TLSNIC_CIPHER_AES_GCM_256), "ciphers");
+	CHECK(le32toh(id.max_contexts) == 77 && le16toh(id.port) == 3, "contexts/port");
+	CHECK(le32toh(id.max_tso_bytes) >= 65535 + 14 + 20, "max_tso_bytes %u",
+	      le32toh(id.max_tso_bytes));
+	CHECK(!strncmp(id.fw_version, "devsim-", 7) &&
+	      memchr(id.fw_version, 0, sizeof(id.fw_version)), "fw_version");
+	CHECK(port.cnt.cmd_identify == 1 && port.cnt.cmd_rx == 1 && !port.cnt.cmd_err, "counters");
+
+	/* A newer driver is answered with version 1; a version 0 one is refused. */
+	cmd.abi_version = htole32(7);
+	if (!transact(TLSNIC_OP_IDENTIFY, 2, &cmd, sizeof(cmd), TLSNIC_ST_OK, &r))
+		return false;
+	cmd.abi_version = 0;
+	if (!transact(TLSNIC_OP_IDENTIFY, 3, &cmd, sizeof(cmd), TLSNIC_ST_UNSUPPORTED, &r))
+		return false;
+	cmd.abi_version = htole32(1);
+	cmd.reserved = 1;
+	if (!transact(TLSNIC_OP_IDENTIFY, 4, &cmd, sizeof(cmd), TLSNIC_ST_BAD_MSG, &r))
+		return false;
+	if (!transact(TLSNIC_OP_IDENTIFY, 5, &cmd, sizeof(cmd) - 1, TLSNIC_ST_BAD_MSG, &r))
+		return false;
+	CHECK(port.cnt.cmd_err == 3, "cmd_err %llu", (unsigned long long)port.cnt.cmd_err);
+	return true;
+}
+
+/* Headers that cannot be trusted get no reply at all, only cmd_bad. */
+static bool bad_headers_ignored(void)
+{
+	struct tlsnic_identify_cmd cmd = { .abi_version = htole32(1) };
+	struct tlsnic_msg_hdr *h;
+	uint8_t buf[256];
+	size_t n, i;
+	int ret;
+
+	CHECK(reset_port(4), "init");
+	for (i = 0; i < 8; i++) {
+		n = make_msg(buf, TLSNIC_OP_IDENTIFY, 9, &cmd, sizeof(cmd));
+		h = (struct tlsnic_msg_hdr *)buf;
+		switch (i) {
+		case 0: n = sizeof(*h) - 1; break;			/* short */
+		case 1: h->magic ^= htole32(1); break;			/* magic */
+		case 2: h->version = 2; break;				/* version */
+		case 3: h->opcode |= TLSNIC_OP_REPLY; break;		/* a reply */
+		case 4: h->status = htole16(1); break;			/* status set */
+		case 5: h->len = htole32(sizeof(cmd) + 1); break;	/* len > buffer */
+		case 6: n -= 1; break;					/* len < header */
+		case 7: h->len = htole32(0xffffffff); break;		/* huge */
+		}
+		ret = dsim_cmd_process(&port, buf, n);
+		CHECK(ret == -EINVAL, "case %zu: ret %d", i, ret);
+		CHECK(!dsim_msgq_peek(&port.msgq), "case %zu answered", i);
+		CHECK(port.cnt.cmd_bad == i + 1, "case %zu: cmd_bad", i);
+	}
+	return true;
+}
+
+static bool bad_opcode(void)
+{
+	struct reply r;
+
+	CHECK(reset_port(4), "init");
+	if (!transact(0x7f, 11, NULL, 0, TLSNIC_ST_BAD_OPCODE, &r) ||
+	    /* Events travel device to driver only. */
+	    !transact(TLSNIC_EV_RX_RESYNC_REQ, 12, NULL, 0, TLSNIC_ST_BAD_OPCODE, &r))
+		return false;
+	return true;
+}
+
+static struct tlsnic_ctx_create create_body(uint8_t dir, uint8_t cipher, uint8_t family)
+{
+	struct tlsnic_ctx_create c;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = dir;
+	c.tls_version = TLSNIC_TLS_1_2;
+	c.cipher = cipher;
+	c.family = family;
+	for (i = 0; i < 32; i++)
+		c.key[i] = (uint8_t)(0xa0 + i);
+	memcpy(c.salt, "SALT", 4);
+	memcpy(c.iv, "IVIVIVIV", 8);
+	c.rec_seq[7] = 5;
+	c.tcp_seq = htole32(123456);
+	c.saddr[0] = htobe32(0x0a4d0001);
+	c.daddr[0] = htobe32(0x0a4d0002);
+	c.sport = htobe16(40000);
+	c.dport = htobe16(443);
+	return c;
+}
+
+static bool create(struct tlsnic_ctx_create *c, uint16_t want, uint32_t *handle)
+{
+	struct tlsnic_ctx_ref ref;
+	struct reply r;
+
+	if (!transact(TLSNIC_OP_CTX_CREATE, 100, c, sizeof(*c), want, &r))
+		return false;
+	if (want != TLSNIC_ST_OK)
+		return true;
+	CHECK(r.body_len == sizeof(ref), "body %u", r.body_len);
+	memcpy(&ref, r.body, sizeof(ref));
+	CHECK(!ref.reserved, "reserved");
+	*handle = le32toh(ref.handle);
+	return true;
+}
+
+static bool destroy(uint32_t handle, uint16_t want)
+{
+	struct tlsnic_ctx_ref ref = { .handle = htole32(handle) };
+	struct reply r;
+
+	return transact(TLSNIC_OP_CTX_DESTROY, 200, &ref, sizeof(ref), want, &r);
+}
+
+static bool create_validation(void)
+{
+	struct tlsnic_ctx_create c;
+	uint32_t h;
+	struct reply r;
+
+	CHECK(reset_port(4), "init");
+	c = create_body(2, TLSNIC_CIPHER_AES_GCM_128, 4);
+	if (!create(&c, TLSNIC_ST_UNSUPPORTED, &h))
+		return false;
+	c = create_body(TLSNIC_DIR_TX, 2, 4);
+	if (!create(&c, TLSNIC_ST_UNSUPPORTED, &h))
+		return false;
+	c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 5);
+	if (!create(&c, TLSNIC_ST_UNSUPPORTED, &h))
+		return false;
+	c = create_body(TLSNIC_DIR_RX, TLSNIC_CIPHER_AES_GCM_256, 6);
+	c.tls_version = TLSNIC_TLS_1_3;
+	if (!create(&c, TLSNIC_ST_UNSUPPORTED, &h))
+		return false;
+	if (!transact(TLSNIC_OP_CTX_CREATE, 5, &c, sizeof(c) - 1, TLSNIC_ST_BAD_MSG, &r))
+		return false;
+	CHECK(port.cnt.ctx_created == 0 && dsim_ctx_active(&port.ctxs) == 0, "no context");
+
+	c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	if (!create(&c, TLSNIC_ST_OK, &h))
+		return false;
+	{
+		struct dsim_ctx *ctx = dsim_ctx_lookup(&port.ctxs, h);
+
+		CHECK(ctx && ctx->dir == TLSNIC_DIR_TX && ctx->key_len == 16, "stored ctx");
+		CHECK(!memcmp(ctx->key, c.key, 16) && ctx->rec_seq == 5 &&
+		      ctx->tcp_seq == 123456 && ctx->sport == 40000 && ctx->dport == 443,
+		      "stored fields");
+		CHECK(ctx->saddr[0] == 10 && ctx->saddr[3] == 1 && ctx->daddr[3] == 2, "addrs");
+	}
+	return true;
+}
+
+/* Fill the table, get NO_SPACE, free one, get its slot back with a new handle. */
+static bool create_until_full(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_RX, TLSNIC_CIPHER_AES_GCM_256, 6);
+	uint32_t handles[8], h, again;
+	size_t i, j;
+
+	CHECK(reset_port(8), "init");
+	for (i = 0; i < 8; i++) {
+		if (!create(&c, TLSNIC_ST_OK, &handles[i]))
+			return false;
+		CHECK((handles[i] & TLSNIC_HANDLE_INDEX_MASK) < 8, "index");
+		CHECK(handles[i] != TLSNIC_HANDLE_NONE, "NONE handed out");
+		for (j = 0; j < i; j++)
+			CHECK(handles[i] != handles[j], "duplicate handle");
+	}
+	if (!create(&c, TLSNIC_ST_NO_SPACE, &h))
+		return false;
+	CHECK(port.cnt.ctx_no_space == 1 && port.cnt.ctx_active == 8, "counters");
+	if (!destroy(handles[3], TLSNIC_ST_OK) || !create(&c, TLSNIC_ST_OK, &again))
+		return false;
+	CHECK((again & TLSNIC_HANDLE_INDEX_MASK) == (handles[3] & TLSNIC_HANDLE_INDEX_MASK) &&
+	      again != handles[3], "slot reused with a new generation: %#x vs %#x", again,
+	      handles[3]);
+	/* The old handle is stale now. */
+	if (!destroy(handles[3], TLSNIC_ST_BAD_HANDLE))
+		return false;
+	CHECK(!dsim_ctx_lookup(&port.ctxs, handles[3]), "stale lookup");
+	CHECK(dsim_ctx_lookup(&port.ctxs, again), "new lookup");
+	return true;
+}
+
+static bool destroy_errors(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	struct tlsnic_ctx_ref ref;
+	struct reply r;
+	uint32_t h;
+
+	CHECK(reset_port(4), "init");
+	if (!destroy(0, TLSNIC_ST_BAD_HANDLE) || !destroy(TLSNIC_HANDLE_NONE, TLSNIC_ST_BAD_HANDLE) ||
+	    !destroy(1000, TLSNIC_ST_BAD_HANDLE) || !create(&c, TLSNIC_ST_OK, &h) ||
+	    !destroy(h ^ (1U << TLSNIC_HANDLE_INDEX_BITS), TLSNIC_ST_BAD_HANDLE))
+		return false;
+	ref.handle = htole32(h);
+	ref.reserved = htole32(1);
+	if (!transact(TLSNIC_OP_CTX_DESTROY, 1, &ref, sizeof(ref), TLSNIC_ST_BAD_MSG, &r) ||
+	    !transact(TLSNIC_OP_CTX_DESTROY, 1, &ref, 4, TLSNIC_ST_BAD_MSG, &r))
+		return false;
+	if (!destroy(h, TLSNIC_ST_OK) || !destroy(h, TLSNIC_ST_BAD_HANDLE))
+		return false;
+	CHECK(port.cnt.ctx_created == 1 && port.cnt.ctx_destroyed == 1 &&
+	      port.cnt.ctx_active == 0, "counters");
+	return true;
+}
+
+/* Over more cycles than the generation has values, a handle comes back only
+ * after all 4096 generations were used. */
+static bool generations(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	uint32_t first, h = 0;
+	int i;
+
+	CHECK(reset_port(1), "init");
+	if (!create(&c, TLSNIC_ST_OK, &first) || !destroy(first, TLSNIC_ST_OK))
+		return false;
+	for (i = 1; i < 4096; i++) {
+		if (!create(&c, TLSNIC_ST_OK, &h) || !destroy(h, TLSNIC_ST_OK))
+			return false;
+		CHECK(h != first, "handle repeated after %d cycles", i);
+	}
+	if (!create(&c, TLSNIC_ST_OK, &h))
+		return false;
+	CHECK(h == first, "generation did not wrap to the first handle");
+	return true;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* Destroy and device reset leave no key bytes in the table. */
+static bool keys_wiped(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_256, 4);
+	uint32_t h1, h2, i;
+
+	CHECK(reset_port(4), "init");
+	if (!create(&c, TLSNIC_ST_OK, &h1) || !create(&c, TLSNIC_ST_OK, &h2))
+		return false;
+	CHECK(!all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].key, 32), "key stored");
+	if (!destroy(h1, TLSNIC_ST_OK))
+		return false;
+	CHECK(all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].key, 32) &&
+	      all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].salt, 4) &&
+	      all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].iv, 8),
+	      "key left after destroy");
+
+	dsim_port_reset(&port);
+	for (i = 0; i < port.ctxs.max; i++)
+		CHECK(all_zero(port.ctxs.slots[i].key, 32) && !port.ctxs.slots[i].in_use,
+		      "slot %u after reset", i);
+	CHECK(port.cnt.ctx_wiped_on_reset == 1 && port.cnt.ctx_active == 0, "reset counters");
+	CHECK(!dsim_ctx_lookup(&port.ctxs, h2), "handle survived a reset");
+	return true;
+}
+
+static bool rx_resync(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_RX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	struct tlsnic_rx_resync rs;
+	struct dsim_ctx *ctx;
+	uint32_t rx, tx;
+	struct reply r;
+
+	CHECK(reset_port(4), "init");
+	if (!create(&c, TLSNIC_ST_OK, &rx))
+		return false;
+	c.dir = TLSNIC_DIR_TX;
+	if (!create(&c, TLSNIC_ST_OK, &tx))
+		return false;
+	memset(&rs, 0, sizeof(rs));
+	rs.handle = htole32(rx);
+	rs.tcp_seq = htole32(0xfeedf00d);
+	rs.rec_seq[0] = 0x01;
+	rs.rec_seq[7] = 0x02;
+	if (!transact(TLSNIC_OP_RX_RESYNC, 7, &rs, sizeof(rs), TLSNIC_ST_OK, &r))
+		return false;
+	ctx = dsim_ctx_lookup(&port.ctxs, rx);
+	CHECK(ctx && ctx->rx_resync_valid && ctx->rx_resync_tcp_seq == 0xfeedf00d &&
+	      ctx->rx_resync_rec_seq == 0x0100000000000002ULL, "resync stored");
+	rs.handle = htole32(tx);		/* only RX contexts resync this way */
+	if (!transact(TLSNIC_OP_RX_RESYNC, 8, &rs, sizeof(rs), TLSNIC_ST_BAD_HANDLE, &r))
+		return false;
+	rs.handle = htole32(rx + (1U << TLSNIC_HANDLE_INDEX_BITS));
+	if (!transact(TLSNIC_OP_RX_RESYNC, 9, &rs, sizeof(rs), TLSNIC_ST_BAD_HANDLE, &r))
+		return false;
+	{
+		uint8_t longer[sizeof(rs) + 1] = { 0 };
+
+		memcpy(longer, &rs, sizeof(rs));
+		return transact(TLSNIC_OP_RX_RESYNC, 10, longer, sizeof(longer),
+				TLSNIC_ST_BAD_MSG, &r);
+	}
+}
+
+/* With the reply queue full a command is refused, not half-done. */
+static bool reply_queue_full(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	uint8_t buf[256];
+	size_t n = make_msg(buf, TLSNIC_OP_CTX_CREATE, 1, &c, sizeof(c));
+	uint32_t i;
+
+	CHECK(reset_port(DSIM_MSGQ_LEN + 10), "init");
+	for (i = 0; i < DSIM_MSGQ_LEN; i++)
+		CHECK(dsim_cmd_process(&port, buf, n) == 0, "command %u", i);
+	CHECK(dsim_cmd_process(&port, buf, n) == -ENOSPC, "accepted with a full queue");
+	CHECK(port.cnt.ctx_created == DSIM_MSGQ_LEN && port.cnt.cmd_no_buffer == 1,
+	      "created %llu", (unsigned long long)port.cnt.ctx_created);
+	/* An event cannot be queued either, and is counted. */
+	CHECK(dsim_port_post_event(&port, TLSNIC_EV_RX_RESYNC_REQ, NULL, 0) == -ENOSPC &&
+	      port.cnt.ev_dropped == 1, "event");
+	dsim_port_reset(&port);
+	CHECK(dsim_msgq_count(&port.msgq) == 0, "reset keeps replies for a gone driver");
+	return true;
+}
+
+static bool events(void)
+{
+	struct tlsnic_rx_resync_req req = { .handle = htole32(5), .tcp_seq = htole32(77) };
+	struct reply r;
+
+	CHECK(reset_port(4), "init");
+	CHECK(dsim_port_post_event(&port, TLSNIC_EV_RX_RESYNC_REQ, &req, sizeof(req)) == 0, "post");
+	CHECK(pop_reply(&r), "queued");
+	CHECK(r.hdr.opcode == TLSNIC_EV_RX_RESYNC_REQ && r.hdr.tag == 0 && r.hdr.status == 0 &&
+	      le32toh(r.hdr.len) == sizeof(req) && !memcmp(r.body, &req, sizeof(req)), "event");
+	return true;
+}
+
+/* Random messages: never a crash, never more than one reply each. */
+static bool fuzz(void)
+{
+	uint8_t buf[DSIM_CMD_MAX_LEN];
+	struct reply r;
+	int i;
+
+	CHECK(reset_port(16), "init");
+	for (i = 0; i < 200000; i++) {
+		size_t n = test_rand() % sizeof(buf);
+		uint8_t *copy;
+		int ret;
+
+		test_fill_random(buf, n);
+		if (i & 1 && n >= sizeof(struct tlsnic_msg_hdr)) {
+			struct tlsnic_msg_hdr *h = (struct tlsnic_msg_hdr *)buf;
+
+			h->magic = htole32(TLSNIC_ABI_MAGIC);
+			h->version = 1;
+			h->opcode &= 7;
+			h->status = 0;
+			h->len = htole32((uint32_t)(n - sizeof(*h)));
+		}
+		copy = malloc(n ? n : 1);
+		memcpy(copy, buf, n);
+		ret = dsim_cmd_process(&port, copy, n);
+		free(copy);
+		CHECK(ret == 0 || ret == -EINVAL, "ret %d", ret);
+		CHECK(dsim_msgq_count(&port.msgq) == (ret == 0), "replies %u",
+		      dsim_msgq_count(&port.msgq));
+		pop_reply(&r);
+	}
+	CHECK(port.cnt.ctx_active == dsim_ctx_active(&port.ctxs), "ctx_active");
+	return true;
+}
+
+int main(void)
+{
+	static const struct test_case tests[] = {
+		{ "identify", identify },
+		{ "bad_headers_ignored", bad_headers_ignored },
+		{ "bad_opcode", bad_opcode },
+		{ "create_validation", create_validation },
+		{ "create_until_full", create_until_full },
+		{ "destroy_errors", destroy_errors },
+		{ "generations", generations },
+		{ "keys_wiped", keys_wiped },
+		{ "rx_resync", rx_resync },
+		{ "reply_queue_full", reply_queue_full },
+		{ "events", events },
+		{ "fuzz", fuzz },
+	};
+	int ret;
+
+	if (dsim_port_init(&port, 3, 4))
+		return 1;
+	ret = run_tests(tests, ARRAY_SIZE(tests));
+	dsim_port_fini(&port);
+	return ret;
+}
