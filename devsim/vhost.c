@@ -27,6 +27,7 @@
 
 #include "cmd.h"
 #include "pipeline.h"
+#include "tls_dev.h"
 #include "vhost.h"
 
 /* rte_vhost vring ids of the two queue pairs (uapi/tlsnic.h). */
@@ -510,6 +511,16 @@ unsigned int vport_poll(void)
 	return work;
 }
 
+bool vport_any_running(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++)
+		if (__atomic_load_n(&vports[i].running, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 void vport_thread_online(void)
 {
 	rte_rcu_qsbr_thread_online(rcu, DATA_THREAD_ID);
@@ -589,6 +600,9 @@ int vport_setup(const struct vport_config *cfg)
 		ret = dsim_port_init(&vp->dp, i, cfg->max_contexts);
 		if (ret)
 			return ret;
+		tls_dev_counters_reset(i);
+		if (cfg->tls_tx)
+			vp->dp.tls = &tls_dev_tx_ops;
 		vp->scratch = malloc(DSIM_MAX_TX_BUF);
 		vp->backlog = calloc(RX_BACKLOG, sizeof(*vp->backlog));
 		if (!vp->scratch || !vp->backlog)
@@ -664,7 +678,8 @@ int vport_print_counters(FILE *f)
 
 		vp->dp.cnt.dev_started = __atomic_load_n(&vp->started, __ATOMIC_RELAXED);
 		vp->dp.cnt.dev_stopped = __atomic_load_n(&vp->stopped, __ATOMIC_RELAXED);
-		if (dsim_counters_print(f, vp->dp.id, &vp->dp.cnt) < 0)
+		if (dsim_counters_print(f, vp->dp.id, &vp->dp.cnt) < 0 ||
+		    tls_dev_counters_print(f, vp->dp.id) < 0)
 			return -1;
 	}
 	return 0;

@@ -11,6 +11,7 @@ struct vport_config {
 	const char *const *paths;	/* socket per port; port 2k wired to 2k+1 */
 	unsigned int nr_ports;
 	uint32_t max_contexts;
+	bool tls_tx;			/* plug in the TLS TX engine (tls_dev.h) */
 	bool verbose;
 };
 
@@ -24,6 +25,8 @@ int vport_start(void);
  * vport_thread_online() first.
  */
 unsigned int vport_poll(void);
+/* Whether any port has a guest device; for the idle policy. */
+bool vport_any_running(void);
 void vport_thread_online(void);
 void vport_thread_offline(void);
 /* Stops the servers; connected devices are destroyed. Data path offline. */
