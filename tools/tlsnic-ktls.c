@@ -13,8 +13,10 @@
  *                      with the record sequence numbers OpenSSL already used.
  *   --ktls none        plain SSL_read/SSL_write: the userspace oracle peer.
  *
- * Every transfer is framed as
- *   header  (16 bytes: "TLSNKTL1", be64 payload length)
+ * A connection carries one or more transfers per direction (--bytes LIST),
+ * each framed as
+ *   header  (24 bytes: "TLSNKTL1", be64 payload length, be32 index,
+ *            be32 number of transfers this sender makes)
  *   payload (N bytes)
  *   trailer (32 bytes: SHA-256 of the payload)
  * and the receiver checks length and hash (and --expect-sha256 if given).
@@ -68,7 +70,8 @@
 
 #define PROG "tlsnic-ktls"
 #define STREAM_MAGIC "TLSNKTL1"
-#define STREAM_HDR_LEN 16
+#define STREAM_HDR_LEN 24
+#define MAX_TRANSFERS 64
 #define SHA256_LEN 32
 #define IO_BUF_LEN (256 * 1024)
 #define TLS_RT_CHANGE_CIPHER_SPEC 20
@@ -103,17 +106,23 @@ struct options {
 	bool read_ahead;
 	bool parallel;
 	bool verbose;
-	uint64_t bytes;
+	uint64_t bytes[MAX_TRANSFERS];	/* --bytes LIST */
+	unsigned int ntransfers;
 	bool bytes_set;
 	const char *file;
 	size_t chunk;
-	const char *expect_sha256;
+	unsigned char expect_sha256[MAX_TRANSFERS][SHA256_LEN];
+	unsigned int nexpect;
 	unsigned int count;
 	unsigned int timeout_s;
 	uint64_t seed;
 	const char *cert_file, *key_file;
 	const char *keylog_file;
 	const char *tmpdir;
+};
+
+struct payload_gen {
+	uint64_t state;
 };
 
 /* Record sequence number of one direction, counted from OpenSSL's msg callback. */
@@ -139,6 +148,7 @@ struct conn {
 	unsigned char *pre;
 	size_t pre_len, pre_off, prebuffered;
 	uint64_t ctrl_records;		/* non-data records seen on kTLS RX */
+	struct payload_gen gen;		/* generated data, continuous over transfers */
 	bool peer_closed;
 	bool stall_before_read;		/* --read-ahead: our Finished was written */
 	unsigned char *buf;		/* IO_BUF_LEN scratch */
@@ -151,7 +161,8 @@ static struct options opt = {
 	.ktls = KTLS_SETSOCKOPT,
 	.send = SEND_WRITE,
 	.recv = RECV_DEFAULT,
-	.bytes = 1024 * 1024,
+	.bytes = { 1024 * 1024 },
+	.ntransfers = 1,
 	.count = 1,
 	.timeout_s = 30,
 	.seed = 1,
@@ -276,6 +287,19 @@ static void put_be64(unsigned char *p, uint64_t v)
 		p[i] = v & 0xff;
 }
 
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
 static uint64_t get_be64(const unsigned char *p)
 {
 	uint64_t v = 0;
@@ -288,10 +312,6 @@ static uint64_t get_be64(const unsigned char *p)
 
 /* ---------------------------------------------------------------------- */
 /* Payload: a deterministic pseudo-random stream (incompressible) or a file */
-
-struct payload_gen {
-	uint64_t state;
-};
 
 static void gen_init(struct payload_gen *g, uint64_t seed)
 {
@@ -328,7 +348,6 @@ struct payload {
 	uint64_t len;
 	unsigned char sha256[SHA256_LEN];
 	int fd;				/* -1: generate on the fly */
-	struct payload_gen gen;
 };
 
 static int payload_hash_fd(struct conn *c, struct payload *p)
@@ -382,7 +401,7 @@ static int payload_tmpfile(struct conn *c, struct payload *p)
 	while (left) {
 		size_t n = left < IO_BUF_LEN ? left : IO_BUF_LEN;
 
-		gen_fill(&p->gen, c->buf, n);
+		gen_fill(&c->gen, c->buf, n);
 		if (write(p->fd, c->buf, n) != (ssize_t)n) {
 			conn_err(c, "writing the temporary payload file in %s: %s", dir,
 				 strerror(errno));
@@ -393,14 +412,13 @@ static int payload_tmpfile(struct conn *c, struct payload *p)
 	return 0;
 }
 
-static int payload_open(struct conn *c, struct payload *p)
+static int payload_open(struct conn *c, struct payload *p, unsigned int idx)
 {
 	const struct options *o = c->o;
 	bool need_file = o->send == SEND_SENDFILE || o->send == SEND_SPLICE;
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	gen_init(&p->gen, o->seed + c->id);
 	if (o->file) {
 		struct stat st;
 
@@ -412,7 +430,7 @@ static int payload_open(struct conn *c, struct payload *p)
 		p->len = st.st_size;
 		return payload_hash_fd(c, p);
 	}
-	p->len = o->bytes;
+	p->len = o->bytes[idx];
 	if (need_file) {
 		if (payload_tmpfile(c, p) < 0)
 			return -1;
@@ -420,7 +438,7 @@ static int payload_open(struct conn *c, struct payload *p)
 	}
 	/* generated on the fly: hash a throw-away copy of the stream first */
 	{
-		struct payload_gen g = p->gen;
+		struct payload_gen g = c->gen;
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 		uint64_t left = p->len;
 
@@ -940,13 +958,11 @@ out:
 /* Whether the kernel has crypto state for TLS_TX/TLS_RX on this socket. */
 static bool kernel_tls_keyed(int fd, int optname)
 {
-	union ktls_crypto_info ci;
-	socklen_t len = sizeof(ci);
-	bool keyed;
+	/* header only: the kernel then copies no key material */
+	struct tls_crypto_info info = { 0 };
+	socklen_t len = sizeof(info);
 
-	keyed = getsockopt(fd, SOL_TLS, optname, &ci, &len) == 0 && ci.info.version;
-	OPENSSL_cleanse(&ci, sizeof(ci));
-	return keyed;
+	return getsockopt(fd, SOL_TLS, optname, &info, &len) == 0 && info.version;
 }
 
 /* The receive path this connection uses: SSL_read, or raw syscalls on kTLS. */
@@ -1268,7 +1284,7 @@ static int send_buffered(struct conn *c, struct payload *p)
 				return -1;
 			}
 		} else {
-			gen_fill(&p->gen, c->buf, n);
+			gen_fill(&c->gen, c->buf, n);
 		}
 		if (o->ktls != KTLS_SETSOCKOPT && o->send == SEND_WRITE)
 			r = conn_write_all(c, c->buf, n, 0);
@@ -1362,7 +1378,7 @@ out:
 /* ---------------------------------------------------------------------- */
 /* Transfers */
 
-static void print_result(struct conn *c, const char *dir, uint64_t bytes,
+static void print_result(struct conn *c, const char *dir, unsigned int idx, uint64_t bytes,
 			 const unsigned char *sha, double secs, const char *result)
 {
 	char shahex[2 * SHA256_LEN + 1];
@@ -1371,10 +1387,10 @@ static void print_result(struct conn *c, const char *dir, uint64_t bytes,
 	hex(shahex, sha, SHA256_LEN);
 	pthread_mutex_lock(&out_lock);
 	printf("ktls: role=%s dir=%s bytes=%" PRIu64 " sha256=%s ktls_tx=%d ktls_rx=%d "
-	       "mbps=%.1f conn=%u mode=%s tls=%s cipher=%s method=%s prebuffered=%zu "
+	       "mbps=%.1f conn=%u xfer=%u mode=%s tls=%s cipher=%s method=%s prebuffered=%zu "
 	       "ctrl_records=%" PRIu64 " secs=%.3f result=%s\n",
 	       c->o->server ? "server" : "client", dir, bytes, shahex, c->ktls_tx, c->ktls_rx,
-	       mbps, c->id, ktls_mode_names[c->o->ktls],
+	       mbps, c->id, idx, ktls_mode_names[c->o->ktls],
 	       SSL_version(c->ssl) == TLS1_3_VERSION ? "1.3" : "1.2",
 	       cipher_names[c->o->cipher],
 	       !strcmp(dir, "tx") ? send_method_names[c->o->send] :
@@ -1384,23 +1400,25 @@ static void print_result(struct conn *c, const char *dir, uint64_t bytes,
 	pthread_mutex_unlock(&out_lock);
 }
 
-static int transfer_send(struct conn *c)
+/* Transfer idx of this end's --bytes list. */
+static int transfer_send(struct conn *c, unsigned int idx)
 {
 	const struct options *o = c->o;
 	unsigned char hdr[STREAM_HDR_LEN];
 	struct payload p;
-	bool raw_more = o->send == SEND_MORE;
 	double t0;
 	int r;
 
-	if (payload_open(c, &p) < 0) {
+	if (payload_open(c, &p, idx) < 0) {
 		payload_close(&p);
 		return -1;
 	}
 	memcpy(hdr, STREAM_MAGIC, 8);
 	put_be64(hdr + 8, p.len);
+	put_be32(hdr + 16, idx);
+	put_be32(hdr + 20, o->ntransfers);
 	t0 = now_s();
-	r = conn_write_all(c, hdr, sizeof(hdr), raw_more ? MSG_MORE : 0);
+	r = conn_write_all(c, hdr, sizeof(hdr), o->send == SEND_MORE ? MSG_MORE : 0);
 	if (!r && p.len) {
 		switch (o->send) {
 		case SEND_SENDFILE:
@@ -1416,24 +1434,27 @@ static int transfer_send(struct conn *c)
 	if (!r)
 		r = conn_write_all(c, p.sha256, SHA256_LEN, 0);
 	if (!r)
-		print_result(c, "tx", p.len, p.sha256, now_s() - t0, "ok");
+		print_result(c, "tx", idx, p.len, p.sha256, now_s() - t0, "ok");
 	payload_close(&p);
 	return r;
 }
 
-static int transfer_recv(struct conn *c)
+/*
+ * Receive the peer's next transfer, expected to be number idx. *more is
+ * set when the peer announced further transfers.
+ */
+static int transfer_recv(struct conn *c, unsigned int idx, bool *more)
 {
 	const struct options *o = c->o;
 	unsigned char hdr[STREAM_HDR_LEN], sha[SHA256_LEN], announced[SHA256_LEN];
-	unsigned char expect[SHA256_LEN];
 	char a[2 * SHA256_LEN + 1], b[2 * SHA256_LEN + 1];
+	uint32_t peer_idx, peer_total;
 	EVP_MD_CTX *md;
 	uint64_t len, left;
 	double t0;
 	bool ok = true;
 
-	if (o->expect_sha256 && unhex(expect, sizeof(expect), o->expect_sha256))
-		return -1;	/* validated in main() */
+	*more = false;
 	if (conn_read_full(c, hdr, sizeof(hdr), "stream header"))
 		return -1;
 	t0 = now_s();
@@ -1442,6 +1463,14 @@ static int transfer_recv(struct conn *c)
 		return -1;
 	}
 	len = get_be64(hdr + 8);
+	peer_idx = get_be32(hdr + 16);
+	peer_total = get_be32(hdr + 20);
+	if (peer_idx != idx || peer_idx >= peer_total) {
+		conn_err(c, "bad stream header: transfer %u of %u, expected number %u",
+			 peer_idx, peer_total, idx);
+		return -1;
+	}
+	*more = peer_idx + 1 < peer_total;
 	md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(md);
@@ -1469,22 +1498,65 @@ static int transfer_recv(struct conn *c)
 	hex(a, sha, SHA256_LEN);
 	if (memcmp(sha, announced, SHA256_LEN)) {
 		hex(b, announced, SHA256_LEN);
-		conn_err(c, "SHA-256 mismatch: received data hashes to %s, sender announced %s",
-			 a, b);
+		conn_err(c, "transfer %u: SHA-256 mismatch: received data hashes to %s, "
+			 "sender announced %s", idx, a, b);
 		ok = false;
 	}
-	if (o->expect_sha256 && memcmp(sha, expect, SHA256_LEN)) {
-		conn_err(c, "SHA-256 mismatch: received %s, --expect-sha256 %s", a,
-			 o->expect_sha256);
-		ok = false;
+	if (o->nexpect) {
+		if (idx >= o->nexpect) {
+			conn_err(c, "transfer %u: no --expect-sha256 for it", idx);
+			ok = false;
+		} else if (memcmp(sha, o->expect_sha256[idx], SHA256_LEN)) {
+			hex(b, o->expect_sha256[idx], SHA256_LEN);
+			conn_err(c, "transfer %u: SHA-256 mismatch: received %s, --expect-sha256 %s",
+				 idx, a, b);
+			ok = false;
+		}
 	}
-	if (o->bytes_set && !o->file && len != o->bytes) {
-		conn_err(c, "length mismatch: peer sent %" PRIu64 " bytes, --bytes %" PRIu64,
-			 len, o->bytes);
-		ok = false;
+	/* with --dir both, --bytes is what this end sends */
+	if (o->bytes_set && !o->tx) {
+		if (peer_total != o->ntransfers) {
+			conn_err(c, "peer makes %u transfers, --bytes lists %u", peer_total,
+				 o->ntransfers);
+			ok = false;
+		} else if (len != o->bytes[idx]) {
+			conn_err(c, "transfer %u: length mismatch: peer sent %" PRIu64
+				 " bytes, --bytes %" PRIu64, idx, len, o->bytes[idx]);
+			ok = false;
+		}
 	}
-	print_result(c, "rx", len, sha, now_s() - t0, ok ? "ok" : "mismatch");
+	print_result(c, "rx", idx, len, sha, now_s() - t0, ok ? "ok" : "mismatch");
 	return ok ? 0 : -1;
+}
+
+/*
+ * All transfers of a connection. With --dir both they alternate, the
+ * client's first: round i is "client sends its i-th, server sends its i-th",
+ * each side skipping its part once its list (or the peer's) is exhausted.
+ */
+static int run_transfers(struct conn *c)
+{
+	const struct options *o = c->o;
+	unsigned int sent = 0, received = 0;
+	bool peer_more = o->rx;
+
+	while ((o->tx && sent < o->ntransfers) || peer_more) {
+		bool send_now = o->tx && sent < o->ntransfers;
+
+		if (o->server && peer_more) {
+			if (transfer_recv(c, received++, &peer_more))
+				return -1;
+		}
+		if (send_now) {
+			if (transfer_send(c, sent++))
+				return -1;
+		}
+		if (!o->server && peer_more) {
+			if (transfer_recv(c, received++, &peer_more))
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* Send our close_notify. */
@@ -1535,12 +1607,12 @@ static int conn_shutdown(struct conn *c)
 	if (conn_send_close_notify(c))
 		return -1;
 	n = conn_read(c, c->buf, IO_BUF_LEN);
-	if (n > 0) {
+	if (n > 0)
 		conn_err(c, "peer sent %zd unexpected bytes after the transfer "
 			 "(both ends --dir tx?)", n);
-		return -1;
-	}
-	return n;
+	else if (n < 0)
+		conn_err(c, "no close_notify from the peer (did it fail? see its output)");
+	return n ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1616,9 +1688,9 @@ static void barrier_arrive(void)
 static int run_conn(unsigned int id, int fd)
 {
 	struct conn c = { .o = &opt, .id = id, .fd = fd };
-	bool both = opt.tx && opt.rx;
 	int ret = -1, r;
 
+	gen_init(&c.gen, opt.seed + id);
 	c.buf = malloc(IO_BUF_LEN);
 	c.rec = malloc(TLS_MAX_PLAIN);
 	if (!c.buf || !c.rec) {
@@ -1635,16 +1707,7 @@ static int run_conn(unsigned int id, int fd)
 	if (r)
 		goto out;
 
-	/* with --dir both the client sends first, then the server */
-	if (both && opt.server)
-		r = transfer_recv(&c) || transfer_send(&c);
-	else if (both)
-		r = transfer_send(&c) || transfer_recv(&c);
-	else if (opt.tx)
-		r = transfer_send(&c);
-	else
-		r = transfer_recv(&c);
-	if (r)
+	if (run_transfers(&c))
 		goto out;
 	if (conn_shutdown(&c))
 		goto out;
@@ -1846,11 +1909,13 @@ static void usage(FILE *f)
 "  --send write|send|sendfile|splice|more\n"
 "                          sender method (default write; more = send(MSG_MORE) chunks)\n"
 "  --recv ssl|recv|read    receiver method (default: recv for setsockopt, else ssl)\n"
-"  --bytes N               payload size, K/M/G suffixes (default 1M); receiver: expected\n"
+"  --bytes N[,N...]        payload size(s), K/M/G suffixes (default 1M): one transfer\n"
+"                          per entry on the same connection; receiver: expected sizes\n"
 "  --file PATH             send this file instead of generated data\n"
 "  --chunk N               write/send/more chunk size (default 64K; more: 4000)\n"
 "  --seed N                seed of the generated data (default 1, + connection number)\n"
-"  --expect-sha256 HEX     receiver: also compare with this hash\n"
+"  --expect-sha256 HEX[,HEX...]\n"
+"                          receiver: also compare transfer i with the i-th hash\n"
 "  --count N               connections (default 1), one after another\n"
 "  --parallel              run the --count connections at the same time; the client\n"
 "                          keys all of them before any data moves\n"
@@ -1904,6 +1969,30 @@ static uint64_t parse_size(const char *arg, const char *what)
 	return v;
 }
 
+/* A comma-separated list of sizes or of SHA-256 hashes; returns its length. */
+static unsigned int parse_list(const char *arg, const char *what, uint64_t *sizes,
+			       unsigned char (*hashes)[SHA256_LEN])
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	unsigned int n = 0;
+
+	if (!copy)
+		die("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_TRANSFERS)
+			die("%s: at most %d entries", what, MAX_TRANSFERS);
+		if (sizes)
+			sizes[n] = parse_size(tok, what);
+		else if (unhex(hashes[n], SHA256_LEN, tok))
+			die("%s: '%s' is not 64 hex digits", what, tok);
+		n++;
+	}
+	free(copy);
+	if (!n)
+		die("%s: empty list", what);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
@@ -1938,7 +2027,6 @@ int main(int argc, char **argv)
 	};
 	const char *dir = NULL;
 	bool have_role = false;
-	unsigned char tmp[SHA256_LEN];
 	unsigned int count;
 	int c, failed;
 
@@ -1981,7 +2069,7 @@ int main(int argc, char **argv)
 				die("invalid --recv 'default'");
 			break;
 		case O_BYTES:
-			opt.bytes = parse_size(optarg, "--bytes");
+			opt.ntransfers = parse_list(optarg, "--bytes", opt.bytes, NULL);
 			opt.bytes_set = true;
 			break;
 		case O_FILE:
@@ -1996,9 +2084,7 @@ int main(int argc, char **argv)
 			opt.seed = parse_size(optarg, "--seed");
 			break;
 		case O_EXPECT:
-			opt.expect_sha256 = optarg;
-			if (unhex(tmp, sizeof(tmp), optarg))
-				die("--expect-sha256 needs 64 hex digits");
+			opt.nexpect = parse_list(optarg, "--expect-sha256", NULL, opt.expect_sha256);
 			break;
 		case O_COUNT:
 			opt.count = parse_size(optarg, "--count");
@@ -2053,8 +2139,8 @@ int main(int argc, char **argv)
 		opt.tx = opt.rx = true;
 	else
 		die("invalid --dir '%s' (tx, rx or both)", dir);
-	if (opt.file && opt.bytes_set)
-		die("--file and --bytes exclude each other");
+	if (opt.file && opt.tx && opt.bytes_set)
+		die("--file and --bytes exclude each other when sending");
 	if (opt.tx && opt.ktls == KTLS_NONE && opt.send != SEND_WRITE)
 		die("--send %s needs kernel TLS; with --ktls none only --send write (SSL_write)",
 		    send_method_names[opt.send]);
