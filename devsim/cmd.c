@@ -2,11 +2,12 @@
 /*
  * tlsnic-devsim: the command channel.
  *
- * A message whose header cannot be trusted (short, wrong magic or version,
- * a reply opcode, a length that disagrees with the buffer) is counted and
- * ignored: answering garbage could confuse a driver that is not talking to
- * a tlsnic device at all. Anything else gets exactly one reply with the
- * command's tag; errors carry a status and no body.
+ * Every message with a readable header gets exactly one reply carrying its
+ * tag (docs/device-interface.md): a bad magic, version, status or length is
+ * counted in cmd_bad and answered BAD_MSG. Only a message too short for a
+ * header, or one that is itself a reply (answering it could start a loop
+ * with a peer that echoes), is counted and dropped. Error replies carry a
+ * status and no body.
  */
 #include <endian.h>
 #include <errno.h>
@@ -196,17 +197,25 @@ int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)
 	uint32_t body_len;
 
 	p->cnt.cmd_rx++;
-	if (len < sizeof(hdr))
-		goto bad;
+	if (len < sizeof(hdr)) {
+		p->cnt.cmd_bad++;
+		return -EINVAL;
+	}
 	memcpy(&hdr, msg, sizeof(hdr));
-	body = msg + sizeof(hdr);
-	body_len = le32toh(hdr.len);
-	if (le32toh(hdr.magic) != TLSNIC_ABI_MAGIC || hdr.version != TLSNIC_ABI_VERSION ||
-	    (hdr.opcode & TLSNIC_OP_REPLY) || hdr.status || body_len != len - sizeof(hdr))
-		goto bad;
+	if (hdr.opcode & TLSNIC_OP_REPLY) {
+		p->cnt.cmd_bad++;
+		return -EINVAL;
+	}
 	if (!dsim_msgq_space(&p->msgq)) {
 		p->cnt.cmd_no_buffer++;
 		return -ENOSPC;
+	}
+	body = msg + sizeof(hdr);
+	body_len = le32toh(hdr.len);
+	if (le32toh(hdr.magic) != TLSNIC_ABI_MAGIC || hdr.version != TLSNIC_ABI_VERSION ||
+	    hdr.status || body_len != len - sizeof(hdr)) {
+		p->cnt.cmd_bad++;
+		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	}
 
 	switch (hdr.opcode) {
@@ -221,8 +230,4 @@ int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)
 	default:
 		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_OPCODE, NULL, 0);
 	}
-
-bad:
-	p->cnt.cmd_bad++;
-	return -EINVAL;
 }

@@ -13,10 +13,11 @@
 
 /*
  * Handles one message from the driver's command queue and queues the reply
- * on p->msgq. Returns 0 when a reply was queued, -EINVAL when the message
- * was ignored (unusable header: counted in cmd_bad, nothing to answer) and
- * -ENOSPC when the reply queue was full (counted in cmd_no_buffer). Callers
- * keep one free slot per command they process, so -ENOSPC means a bug.
+ * on p->msgq. Returns 0 when a reply was queued (whatever its status),
+ * -EINVAL when the message was dropped unanswered (shorter than a header,
+ * or a reply: counted in cmd_bad) and -ENOSPC when the reply queue was full
+ * (counted in cmd_no_buffer; the command was not executed). Callers keep a
+ * free slot per command they take from the guest.
  */
 int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len);
 

@@ -119,18 +119,24 @@ static bool identify(void)
 	return true;
 }
 
-/* Headers that cannot be trusted get no reply at all, only cmd_bad. */
-static bool bad_headers_ignored(void)
+/*
+ * A readable but bad header is answered BAD_MSG with its tag; a message too
+ * short for a header, or a reply, gets nothing. All count in cmd_bad.
+ */
+static bool bad_headers(void)
 {
 	struct tlsnic_identify_cmd cmd = { .abi_version = htole32(1) };
 	struct tlsnic_msg_hdr *h;
+	struct reply r;
 	uint8_t buf[256];
 	size_t n, i;
 	int ret;
 
 	CHECK(reset_port(4), "init");
 	for (i = 0; i < 8; i++) {
-		n = make_msg(buf, TLSNIC_OP_IDENTIFY, 9, &cmd, sizeof(cmd));
+		bool answered = i != 0 && i != 3;
+
+		n = make_msg(buf, TLSNIC_OP_IDENTIFY, (uint32_t)(900 + i), &cmd, sizeof(cmd));
 		h = (struct tlsnic_msg_hdr *)buf;
 		switch (i) {
 		case 0: n = sizeof(*h) - 1; break;			/* short */
@@ -143,9 +149,20 @@ static bool bad_headers_ignored(void)
 		case 7: h->len = htole32(0xffffffff); break;		/* huge */
 		}
 		ret = dsim_cmd_process(&port, buf, n);
-		CHECK(ret == -EINVAL, "case %zu: ret %d", i, ret);
-		CHECK(!dsim_msgq_peek(&port.msgq), "case %zu answered", i);
+		CHECK(ret == (answered ? 0 : -EINVAL), "case %zu: ret %d", i, ret);
 		CHECK(port.cnt.cmd_bad == i + 1, "case %zu: cmd_bad", i);
+		CHECK(port.cnt.cmd_identify == 0, "case %zu: executed", i);
+		if (!answered) {
+			CHECK(!dsim_msgq_peek(&port.msgq), "case %zu answered", i);
+			continue;
+		}
+		CHECK(pop_reply(&r) && !dsim_msgq_peek(&port.msgq), "case %zu: one reply", i);
+		CHECK(le32toh(r.hdr.magic) == TLSNIC_ABI_MAGIC &&
+		      r.hdr.version == TLSNIC_ABI_VERSION &&
+		      r.hdr.opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) &&
+		      le16toh(r.hdr.status) == TLSNIC_ST_BAD_MSG &&
+		      le32toh(r.hdr.tag) == 900 + i && r.body_len == 0 && r.hdr.len == 0,
+		      "case %zu: reply", i);
 	}
 	return true;
 }
@@ -462,6 +479,8 @@ static bool fuzz(void)
 		ret = dsim_cmd_process(&port, copy, n);
 		free(copy);
 		CHECK(ret == 0 || ret == -EINVAL, "ret %d", ret);
+		CHECK(ret == 0 || n < sizeof(struct tlsnic_msg_hdr) || (buf[5] & TLSNIC_OP_REPLY),
+		      "readable header dropped");
 		CHECK(dsim_msgq_count(&port.msgq) == (ret == 0), "replies %u",
 		      dsim_msgq_count(&port.msgq));
 		pop_reply(&r);
@@ -474,7 +493,7 @@ int main(void)
 {
 	static const struct test_case tests[] = {
 		{ "identify", identify },
-		{ "bad_headers_ignored", bad_headers_ignored },
+		{ "bad_headers", bad_headers },
 		{ "bad_opcode", bad_opcode },
 		{ "create_validation", create_validation },
 		{ "create_until_full", create_until_full },
