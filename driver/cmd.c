@@ -304,12 +304,11 @@ err_unlock:
  * Ask the device what it is. Any failure means the backend is not a tlsnic
  * device (or not one we understand) and the caller falls back to plain mode.
  */
-int tlsnic_cmd_identify(struct tlsnic_priv *priv)
+int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info)
 {
 	struct tlsnic_identify_cmd req = {
 		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
 	};
-	struct tlsnic_dev_info *info = &priv->info;
 	struct tlsnic_identify id;
 	int err;
 
@@ -330,6 +329,7 @@ int tlsnic_cmd_identify(struct tlsnic_priv *priv)
 	info->max_contexts = le32_to_cpu(id.max_contexts);
 	info->max_tso_bytes = le32_to_cpu(id.max_tso_bytes);
 	info->port = le16_to_cpu(id.port);
+	/* The device promises a NUL; do not rely on it. */
 	strscpy(info->fw_version, id.fw_version, sizeof(info->fw_version));
 	return 0;
 }

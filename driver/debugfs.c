@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlsnic debugfs: /sys/kernel/debug/tlsnic/<virtio device>/info shows the
- * mode, what IDENTIFY reported and the ring state, for debugging only.
+ * tlsnic debugfs, for debugging and tests only, in
+ * /sys/kernel/debug/tlsnic/<virtio device>/:
+ *   info      mode, what IDENTIFY reported at probe, ring state
+ *   identify  reading it runs IDENTIFY again through the command channel
+ *             (exercises tlsnic_cmd_exec() from user space)
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -45,6 +48,22 @@ static int tlsnic_info_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(tlsnic_info);
 
+static int tlsnic_identify_show(struct seq_file *m, void *unused)
+{
+	struct tlsnic_priv *priv = m->private;
+	struct tlsnic_dev_info info;
+	int err;
+
+	err = tlsnic_cmd_identify(priv, &info);
+	if (err)
+		return err;
+	seq_printf(m, "port %u fw %s caps 0x%x tls_versions 0x%x ciphers 0x%x max_contexts %u max_tso_bytes %u\n",
+		   info.port, info.fw_version, info.caps, info.tls_versions,
+		   info.ciphers, info.max_contexts, info.max_tso_bytes);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tlsnic_identify);
+
 void tlsnic_debugfs_add(struct tlsnic_priv *priv)
 {
 	if (!tlsnic_debugfs_root)
@@ -53,6 +72,8 @@ void tlsnic_debugfs_add(struct tlsnic_priv *priv)
 					   tlsnic_debugfs_root);
 	debugfs_create_file("info", 0400, priv->debugfs, priv,
 			    &tlsnic_info_fops);
+	debugfs_create_file("identify", 0400, priv->debugfs, priv,
+			    &tlsnic_identify_fops);
 }
 
 void tlsnic_debugfs_del(struct tlsnic_priv *priv)

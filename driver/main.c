@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
+#include "ktls.h"
 #include "tlsnic_drv.h"
 
 /* Queue pairs we are prepared to instantiate to reach the control queue. */
@@ -198,7 +199,7 @@ static int tlsnic_detect(struct tlsnic_priv *priv, const char **why)
 	if (err)
 		return err;
 
-	err = tlsnic_cmd_identify(priv);
+	err = tlsnic_cmd_identify(priv, &priv->info);
 	if (!err) {
 		priv->mode = TLSNIC_MODE_OFFLOAD;
 		return 0;
@@ -336,6 +337,7 @@ static int tlsnic_probe(struct virtio_device *vdev)
 		goto err_reset;
 	}
 	tlsnic_apply_mode(priv);
+	tlsnic_ktls_init(priv);
 	tlsnic_netdev_init(priv);
 
 	err = register_netdev(dev);
@@ -353,6 +355,7 @@ err_reset:
 	virtio_reset_device(vdev);
 err_del_vqs:
 	tlsnic_del_vqs(priv);
+	tlsnic_ktls_cleanup(priv);
 err_free_netdev:
 	free_netdev(dev);
 	return err;
@@ -371,6 +374,8 @@ static void tlsnic_remove(struct virtio_device *vdev)
 
 	virtio_reset_device(vdev);
 	tlsnic_del_vqs(priv);
+	/* Every frame is freed: destroy the contexts they kept alive. */
+	tlsnic_ktls_cleanup(priv);
 	free_netdev(priv->netdev);
 }
 

@@ -7,6 +7,7 @@
 #include <linux/netdevice.h>
 #include <linux/virtio_config.h>
 
+#include "ktls.h"
 #include "tlsnic_drv.h"
 
 static void tlsnic_napi_schedule(struct napi_struct *napi)
@@ -103,6 +104,7 @@ static void tlsnic_netdev_features(struct tlsnic_priv *priv)
 	}
 	if (caps & TLSNIC_CAP_RX_CSUM)
 		hw |= NETIF_F_RXCSUM;
+	hw |= tlsnic_ktls_features(priv, hw);
 
 	dev->hw_features |= hw;
 	dev->features |= hw;

@@ -9,6 +9,7 @@
 #include <linux/ethtool.h>
 #include <linux/netdevice.h>
 
+#include "ktls.h"
 #include "tlsnic_drv.h"
 
 struct tlsnic_stat_desc {
@@ -138,7 +139,7 @@ void tlsnic_get_stats64(struct net_device *dev,
 int tlsnic_stats_count(const struct tlsnic_priv *priv)
 {
 	return TLSNIC_NUM_DATA_QP * (TLSNIC_NUM_RQ_STATS + TLSNIC_NUM_SQ_STATS) +
-	       TLSNIC_NUM_DEV_STATS;
+	       TLSNIC_NUM_DEV_STATS + tlsnic_ktls_stats_count(priv);
 }
 
 void tlsnic_stats_strings(const struct tlsnic_priv *priv, u8 *data)
@@ -160,6 +161,7 @@ void tlsnic_stats_strings(const struct tlsnic_priv *priv, u8 *data)
 	for (i = 0; i < ARRAY_SIZE(tlsnic_cmd_desc); i++)
 		ethtool_sprintf(&data, "%s", tlsnic_cmd_desc[i].name);
 	ethtool_sprintf(&data, "tx_timeouts");
+	tlsnic_ktls_stats_strings(priv, &data);
 }
 
 void tlsnic_stats_fill(const struct tlsnic_priv *priv, u64 *data)
@@ -193,4 +195,5 @@ void tlsnic_stats_fill(const struct tlsnic_priv *priv, u64 *data)
 					((const u8 *)&priv->cmd.stats +
 					 tlsnic_cmd_desc[i].offset));
 	*data++ = atomic64_read(&priv->tx_timeouts);
+	tlsnic_ktls_stats_fill(priv, data);
 }

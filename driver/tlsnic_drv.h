@@ -31,8 +31,11 @@
 #define TLSNIC_MIN_MTU		68
 #define TLSNIC_MAX_MTU		9000
 
-/* Descriptors one skb may need: header, linear part, every fragment. */
-#define TLSNIC_TX_MAX_SG	(MAX_SKB_FRAGS + 2)
+/* Record fragments a kTLS resync may put between metadata and frame. */
+#define TLSNIC_KTLS_MAX_DUMP_SG	MAX_SKB_FRAGS
+
+/* Descriptors one skb may need: header, dump, linear part, every fragment. */
+#define TLSNIC_TX_MAX_SG	(MAX_SKB_FRAGS + 2 + TLSNIC_KTLS_MAX_DUMP_SG)
 
 /* Frames up to this size are copied whole into the skb head. */
 #define TLSNIC_RX_COPYBREAK	256
@@ -116,6 +119,7 @@ struct tlsnic_cmd_stats {
 };
 
 struct tlsnic_cmd_wait;
+struct tlsnic_ktls;
 
 /* Command channel on queue pair TLSNIC_CMD_QP. */
 struct tlsnic_cmd_chan {
@@ -155,6 +159,8 @@ struct tlsnic_priv {
 
 	struct work_struct config_work;
 	atomic64_t tx_timeouts;
+
+	struct tlsnic_ktls *ktls;	/* TLS TX offload (ktls.c), or NULL */
 
 	struct dentry *debugfs;
 };
@@ -198,7 +204,7 @@ void tlsnic_cmd_rx_done(struct virtqueue *vq);
 int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		    const void *body, size_t len,
 		    void *reply, size_t reply_len, unsigned int timeout_ms);
-int tlsnic_cmd_identify(struct tlsnic_priv *priv);
+int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info);
 
 /* ethtool.c */
 extern const struct ethtool_ops tlsnic_ethtool_ops;

@@ -10,6 +10,7 @@
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 
+#include "ktls.h"
 #include "tlsnic_drv.h"
 
 static void tlsnic_sq_stats_drop(struct tlsnic_qp *qp)
@@ -83,26 +84,35 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct tlsnic_qp *qp = &priv->qp[q];
 	struct netdev_queue *txq = netdev_get_tx_queue(dev, q);
 	unsigned int hdr_len = priv->tx_hdr_len;
+	struct tlsnic_tx_meta *meta;
+	int nents, ndump = 0, err;
 	bool stop = false;
 	u8 *hdr;
-	int nents, err;
 
+	tlsnic_ktls_tx_skb_init(skb);
 	/* The header goes in the headroom, which must be ours to write. */
 	if (skb_cow_head(skb, hdr_len))
 		goto drop;
 	hdr = skb->data - hdr_len;
 	memset(hdr, 0, hdr_len);
-	if (tlsnic_offload(priv) &&
-	    tlsnic_tx_fill_meta(skb, (void *)(hdr + TLSNIC_VNET_HDR_LEN)))
-		goto drop;
-
 	sg_init_table(qp->sg, TLSNIC_TX_MAX_SG);
 	sg_set_buf(&qp->sg[0], hdr, hdr_len);
-	nents = skb_to_sgvec(skb, qp->sg + 1, 0, skb->len);
+	if (tlsnic_offload(priv)) {
+		meta = (void *)(hdr + TLSNIC_VNET_HDR_LEN);
+		if (tlsnic_tx_fill_meta(skb, meta))
+			goto drop;
+		/* kTLS: context handle, resync info, dump entries after hdr. */
+		ndump = tlsnic_ktls_tx_prepare(qp, skb, meta, qp->sg + 1);
+		if (unlikely(ndump < 0))
+			goto drop;
+	}
+
+	nents = skb_to_sgvec(skb, qp->sg + 1 + ndump, 0, skb->len);
 	if (unlikely(nents < 0))
 		goto drop;
 
-	err = virtqueue_add_outbuf(qp->svq, qp->sg, nents + 1, skb, GFP_ATOMIC);
+	err = virtqueue_add_outbuf(qp->svq, qp->sg, 1 + ndump + nents, skb,
+				   GFP_ATOMIC);
 	if (unlikely(err)) {
 		/* Only after a stop/start with a full ring: wait for NAPI. */
 		netif_tx_stop_queue(txq);
@@ -111,6 +121,7 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		u64_stats_update_end(&qp->sq_stats.syncp);
 		goto drop;
 	}
+	tlsnic_ktls_tx_queued(qp, skb);
 	tlsnic_tx_count(qp, skb);
 	skb_tx_timestamp(skb);
 
@@ -129,6 +140,7 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 drop:
 	tlsnic_sq_stats_drop(qp);
+	tlsnic_ktls_tx_release(skb);
 	dev_kfree_skb_any(skb);
 	/* Flush what xmit_more batching may have left unkicked. */
 	tlsnic_tx_kick(qp);
@@ -160,6 +172,7 @@ void tlsnic_tx_reclaim(struct tlsnic_qp *qp, int budget)
 	while ((skb = virtqueue_get_buf(qp->svq, &len))) {
 		pkts++;
 		bytes += skb->len;
+		tlsnic_ktls_tx_release(skb);
 		napi_consume_skb(skb, budget);
 	}
 	if (pkts)
@@ -190,8 +203,10 @@ void tlsnic_tx_free_unused(struct tlsnic_qp *qp)
 {
 	struct sk_buff *skb;
 
-	while ((skb = virtqueue_detach_unused_buf(qp->svq)))
+	while ((skb = virtqueue_detach_unused_buf(qp->svq))) {
+		tlsnic_ktls_tx_release(skb);
 		dev_kfree_skb(skb);
+	}
 	netdev_tx_reset_queue(netdev_get_tx_queue(qp->priv->netdev,
 						  qp->index));
 }

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlsnic kTLS TX offload, control path: struct tlsdev_ops, the device
+ * contexts behind it and their lifetime, the feature bit and the counters.
+ *
+ * tls_dev_add() creates a TX context on the device with CTX_CREATE and
+ * waits for the answer; any refusal (version, cipher, full table, no
+ * answer, device gone) is returned so that the kernel keeps the socket in
+ * software kTLS. tls_dev_del() drops the kernel's reference; the device
+ * context is destroyed when the last queued frame that names it has
+ * completed, from a work item when that happens in NAPI.
+ */
+#include <linux/ethtool.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/inet_sock.h>
+#include <net/ipv6.h>
+
+#include "ktls.h"
+
+static int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
+				   const struct tls_crypto_info *ci,
+				   struct tlsnic_ctx_create *cc)
+{
+	const struct tls12_crypto_info_aes_gcm_128 *g128;
+	const struct tls12_crypto_info_aes_gcm_256 *g256;
+
+	if (ci->version != TLS_1_2_VERSION ||
+	    !(info->tls_versions & BIT(TLSNIC_TLS_1_2)))
+		return -EOPNOTSUPP;
+	cc->tls_version = TLSNIC_TLS_1_2;
+
+	switch (ci->cipher_type) {
+	case TLS_CIPHER_AES_GCM_128:
+		if (!(info->ciphers & BIT(TLSNIC_CIPHER_AES_GCM_128)))
+			return -EOPNOTSUPP;
+		g128 = container_of(ci, struct tls12_crypto_info_aes_gcm_128,
+				    info);
+		cc->cipher = TLSNIC_CIPHER_AES_GCM_128;
+		memcpy(cc->key, g128->key, sizeof(g128->key));
+		memcpy(cc->salt, g128->salt, sizeof(cc->salt));
+		memcpy(cc->iv, g128->iv, sizeof(cc->iv));
+		memcpy(cc->rec_seq, g128->rec_seq, sizeof(cc->rec_seq));
+		return 0;
+	case TLS_CIPHER_AES_GCM_256:
+		if (!(info->ciphers & BIT(TLSNIC_CIPHER_AES_GCM_256)))
+			return -EOPNOTSUPP;
+		g256 = container_of(ci, struct tls12_crypto_info_aes_gcm_256,
+				    info);
+		cc->cipher = TLSNIC_CIPHER_AES_GCM_256;
+		memcpy(cc->key, g256->key, sizeof(g256->key));
+		memcpy(cc->salt, g256->salt, sizeof(cc->salt));
+		memcpy(cc->iv, g256->iv, sizeof(cc->iv));
+		memcpy(cc->rec_seq, g256->rec_seq, sizeof(cc->rec_seq));
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* The flow as the device sees it leaving this host: saddr is local. */
+static int tlsnic_ktls_fill_flow(struct sock *sk, struct tlsnic_ctx_create *cc)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	cc->sport = inet->inet_sport;
+	cc->dport = inet->inet_dport;
+	switch (sk->sk_family) {
+	case AF_INET:
+		break;
+#if IS_ENABLED(CONFIG_IPV6)
+	case AF_INET6:
+		/* A v4-mapped peer is reached with IPv4 frames. */
+		if (ipv6_addr_v4mapped(&sk->sk_v6_daddr))
+			break;
+		cc->family = 6;
+		memcpy(cc->saddr, &sk->sk_v6_rcv_saddr, sizeof(cc->saddr));
+		memcpy(cc->daddr, &sk->sk_v6_daddr, sizeof(cc->daddr));
+		return 0;
+#endif
+	default:
+		return -EOPNOTSUPP;
+	}
+	cc->family = 4;
+	cc->saddr[0] = inet->inet_saddr;
+	cc->daddr[0] = inet->inet_daddr;
+	return 0;
+}
+
+static void tlsnic_ktls_count_add_err(struct tlsnic_ktls *ktls, int err)
+{
+	atomic64_inc(&ktls->ctx_err);
+	switch (err) {
+	case -EOPNOTSUPP:
+		atomic64_inc(&ktls->ctx_unsupported);
+		break;
+	case -ENOSPC:
+		atomic64_inc(&ktls->ctx_no_space);
+		break;
+	case -ETIMEDOUT:
+		atomic64_inc(&ktls->ctx_timeout);
+		break;
+	case -ENODEV:
+		atomic64_inc(&ktls->ctx_no_dev);
+		break;
+	}
+}
+
+static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
+			      struct tls_crypto_info *crypto_info,
+			      u32 start_offload_tcp_sn)
+{
+	struct tlsnic_priv *priv = ktls->priv;
+	struct tlsnic_ctx_create *cc;
+	struct tlsnic_ctx_ref ref;
+	struct tlsnic_ktls_tx *ctx;
+	int err;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	/* Heap, not stack: the key copy is wiped in one known place. */
+	cc = kzalloc(sizeof(*cc), GFP_KERNEL);
+	if (!ctx || !cc) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+
+	cc->dir = TLSNIC_DIR_TX;
+	cc->tcp_seq = cpu_to_le32(start_offload_tcp_sn);
+	err = tlsnic_ktls_fill_flow(sk, cc);
+	if (!err)
+		err = tlsnic_ktls_fill_crypto(&priv->info, crypto_info, cc);
+	if (!err)
+		err = tlsnic_cmd_exec(priv, TLSNIC_OP_CTX_CREATE, cc, sizeof(*cc),
+				      &ref, sizeof(ref),
+				      TLSNIC_KTLS_CMD_TIMEOUT_MS);
+	kfree_sensitive(cc);
+	cc = NULL;
+	if (err)
+		goto err_free;
+
+	ctx->ktls = ktls;
+	ctx->handle = le32_to_cpu(ref.handle);
+	/* The kernel starts the offloaded stream on a record boundary here. */
+	ctx->expected_seq = start_offload_tcp_sn;
+	refcount_set(&ctx->refs, 1);
+	INIT_LIST_HEAD(&ctx->destroy_node);
+	*tlsnic_ktls_tx_slot(tls_get_ctx(sk)) = ctx;
+
+	atomic64_inc(&ktls->ctx_add);
+	atomic_inc(&ktls->active);
+	return 0;
+
+err_free:
+	kfree_sensitive(cc);
+	kfree(ctx);
+	tlsnic_ktls_count_add_err(ktls, err);
+	netdev_dbg(priv->netdev, "TLS TX offload refused (%d): software kTLS\n",
+		   err);
+	return err;
+}
+
+/* Tell the device to forget @ctx, then free it. May sleep. */
+static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
+				   struct tlsnic_ktls_tx *ctx)
+{
+	struct tlsnic_ctx_ref ref = { .handle = cpu_to_le32(ctx->handle) };
+	int err;
+
+	err = tlsnic_cmd_exec(ktls->priv, TLSNIC_OP_CTX_DESTROY, &ref,
+			      sizeof(ref), NULL, 0, TLSNIC_KTLS_CMD_TIMEOUT_MS);
+	/* Without a command channel the device was reset: nothing to undo. */
+	if (err && err != -ENODEV) {
+		atomic64_inc(&ktls->del_err);
+		netdev_warn_once(ktls->priv->netdev,
+				 "TLS context 0x%x not destroyed on the device: %d\n",
+				 ctx->handle, err);
+	}
+	atomic64_inc(&ktls->ctx_del);
+	atomic_dec(&ktls->active);
+	kfree(ctx);
+}
+
+static void tlsnic_ktls_destroy_work(struct work_struct *work)
+{
+	struct tlsnic_ktls *ktls = container_of(work, struct tlsnic_ktls,
+						destroy_work);
+	struct tlsnic_ktls_tx *ctx;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&ktls->destroy_lock, flags);
+		ctx = list_first_entry_or_null(&ktls->destroy_list,
+					       struct tlsnic_ktls_tx,
+					       destroy_node);
+		if (ctx)
+			list_del_init(&ctx->destroy_node);
+		spin_unlock_irqrestore(&ktls->destroy_lock, flags);
+		if (!ctx)
+			return;
+		tlsnic_ktls_tx_destroy(ktls, ctx);
+	}
+}
+
+/*
+ * Drop a reference from any context (TX completion runs in NAPI, with
+ * interrupts off under netpoll); the command that destroys the device
+ * context sleeps, so it runs from the work item.
+ */
+void tlsnic_ktls_tx_put(struct tlsnic_ktls_tx *ctx)
+{
+	struct tlsnic_ktls *ktls = ctx->ktls;
+	unsigned long flags;
+
+	if (!refcount_dec_and_test(&ctx->refs))
+		return;
+	spin_lock_irqsave(&ktls->destroy_lock, flags);
+	list_add_tail(&ctx->destroy_node, &ktls->destroy_list);
+	spin_unlock_irqrestore(&ktls->destroy_lock, flags);
+	schedule_work(&ktls->destroy_work);
+}
+
+static int tlsnic_ktls_dev_add(struct net_device *netdev, struct sock *sk,
+			       enum tls_offload_ctx_dir direction,
+			       struct tls_crypto_info *crypto_info,
+			       u32 start_offload_tcp_sn)
+{
+	struct tlsnic_priv *priv = netdev_priv(netdev);
+	struct tlsnic_ktls *ktls = priv->ktls;
+
+	/* RX offload is not advertised: the core never asks for it. */
+	if (direction != TLS_OFFLOAD_CTX_DIR_TX)
+		return -EOPNOTSUPP;
+	return tlsnic_ktls_tx_add(ktls, sk, crypto_info, start_offload_tcp_sn);
+}
+
+/*
+ * Process context: the TLS core's destruct work, or tls_device_down() on
+ * NETDEV_DOWN, which may leave frames on a ring NAPI no longer reaps.
+ */
+static void tlsnic_ktls_dev_del(struct net_device *netdev,
+				struct tls_context *tls_ctx,
+				enum tls_offload_ctx_dir direction)
+{
+	struct tlsnic_priv *priv = netdev_priv(netdev);
+	struct tlsnic_ktls_tx **slot, *ctx;
+
+	if (direction != TLS_OFFLOAD_CTX_DIR_TX)
+		return;
+	slot = tlsnic_ktls_tx_slot(tls_ctx);
+	ctx = *slot;
+	*slot = NULL;
+	if (WARN_ON_ONCE(!ctx))
+		return;
+
+	if (refcount_dec_and_test(&ctx->refs)) {
+		tlsnic_ktls_tx_destroy(priv->ktls, ctx);
+		return;
+	}
+	/* The last queued frame's completion destroys it. */
+	atomic64_inc(&priv->ktls->del_deferred);
+}
+
+static const struct tlsdev_ops tlsnic_tlsdev_ops = {
+	.tls_dev_add	= tlsnic_ktls_dev_add,
+	.tls_dev_del	= tlsnic_ktls_dev_del,
+};
+
+/*
+ * TLS TX needs the device's engine, TLS 1.2 with an AES-GCM key size the
+ * kernel offloads, and the device's checksum after encryption.
+ */
+static bool tlsnic_ktls_tx_capable(const struct tlsnic_priv *priv)
+{
+	const struct tlsnic_dev_info *info = &priv->info;
+
+	return tlsnic_offload(priv) &&
+	       (info->caps & TLSNIC_CAP_TLS_TX) &&
+	       (info->caps & TLSNIC_CAP_CSUM) &&
+	       (info->tls_versions & BIT(TLSNIC_TLS_1_2)) &&
+	       (info->ciphers & (BIT(TLSNIC_CIPHER_AES_GCM_128) |
+				 BIT(TLSNIC_CIPHER_AES_GCM_256)));
+}
+
+/* At probe, after IDENTIFY and before the netdev features are set. */
+void tlsnic_ktls_init(struct tlsnic_priv *priv)
+{
+	struct tlsnic_ktls *ktls;
+	unsigned int i;
+
+	if (!tlsnic_ktls_tx_capable(priv))
+		return;
+	ktls = kzalloc(sizeof(*ktls), GFP_KERNEL);
+	if (!ktls) {
+		dev_warn(&priv->vdev->dev, "no memory for TLS offload state\n");
+		return;
+	}
+	ktls->priv = priv;
+	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++)
+		u64_stats_init(&ktls->sq_stats[i].syncp);
+	spin_lock_init(&ktls->destroy_lock);
+	INIT_LIST_HEAD(&ktls->destroy_list);
+	INIT_WORK(&ktls->destroy_work, tlsnic_ktls_destroy_work);
+	priv->ktls = ktls;
+	priv->netdev->tlsdev_ops = &tlsnic_tlsdev_ops;
+}
+
+/*
+ * After the netdev is unregistered (tls_device_down() released every
+ * socket) and the rings are emptied (every frame's reference dropped).
+ */
+void tlsnic_ktls_cleanup(struct tlsnic_priv *priv)
+{
+	struct tlsnic_ktls *ktls = priv->ktls;
+	int leaked;
+
+	if (!ktls)
+		return;
+	flush_work(&ktls->destroy_work);
+	leaked = atomic_read(&ktls->active);
+	if (leaked)
+		dev_err(&priv->vdev->dev,
+			"%d TLS contexts still referenced at removal\n", leaked);
+	priv->ktls = NULL;
+	kfree(ktls);
+}
+
+/* NETIF_F_HW_TLS_TX rides on the device checksum: it encrypts first. */
+netdev_features_t tlsnic_ktls_features(const struct tlsnic_priv *priv,
+				       netdev_features_t hw)
+{
+	if (priv->ktls && (hw & NETIF_F_HW_CSUM))
+		return NETIF_F_HW_TLS_TX;
+	return 0;
+}
+
+/* ---- ethtool -S ------------------------------------------------------ */
+
+struct tlsnic_ktls_stat_desc {
+	char name[ETH_GSTRING_LEN];
+	size_t offset;
+};
+
+#define TLSNIC_KTLS_SQ_STAT(str, field) \
+	{ str, offsetof(struct tlsnic_ktls_sq_stats, field) }
+#define TLSNIC_KTLS_STAT(str, field) \
+	{ str, offsetof(struct tlsnic_ktls, field) }
+
+/* Summed over the data queues; mlx5's names where the meaning matches. */
+static const struct tlsnic_ktls_stat_desc tlsnic_ktls_sq_desc[] = {
+	TLSNIC_KTLS_SQ_STAT("tx_tls_encrypted_packets", encrypted_packets),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_encrypted_bytes", encrypted_bytes),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_ooo", ooo),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_resync_bytes", resync_bytes),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_dump_packets", dump_packets),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_dump_bytes", dump_bytes),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_skip_no_sync_data", skip_no_sync_data),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_no_sync_data", drop_no_sync_data),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_dump_nomem", drop_dump_nomem),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_csum_fixup", csum_fixup),
+};
+
+/* atomic64_t counters of struct tlsnic_ktls. */
+static const struct tlsnic_ktls_stat_desc tlsnic_ktls_desc[] = {
+	TLSNIC_KTLS_STAT("tx_tls_ctx", ctx_add),
+	TLSNIC_KTLS_STAT("tx_tls_del", ctx_del),
+	TLSNIC_KTLS_STAT("tx_tls_ctx_err", ctx_err),
+	TLSNIC_KTLS_STAT("tx_tls_ctx_unsupported", ctx_unsupported),
+	TLSNIC_KTLS_STAT("tx_tls_ctx_no_space", ctx_no_space),
+	TLSNIC_KTLS_STAT("tx_tls_ctx_timeout", ctx_timeout),
+	TLSNIC_KTLS_STAT("tx_tls_ctx_no_dev", ctx_no_dev),
+	TLSNIC_KTLS_STAT("tx_tls_del_deferred", del_deferred),
+	TLSNIC_KTLS_STAT("tx_tls_del_err", del_err),
+};
+
+int tlsnic_ktls_stats_count(const struct tlsnic_priv *priv)
+{
+	if (!priv->ktls)
+		return 0;
+	/* + tx_tls_ctx_active */
+	return ARRAY_SIZE(tlsnic_ktls_sq_desc) + ARRAY_SIZE(tlsnic_ktls_desc) + 1;
+}
+
+void tlsnic_ktls_stats_strings(const struct tlsnic_priv *priv, u8 **data)
+{
+	unsigned int i;
+
+	if (!priv->ktls)
+		return;
+	for (i = 0; i < ARRAY_SIZE(tlsnic_ktls_sq_desc); i++)
+		ethtool_sprintf(data, "%s", tlsnic_ktls_sq_desc[i].name);
+	for (i = 0; i < ARRAY_SIZE(tlsnic_ktls_desc); i++)
+		ethtool_sprintf(data, "%s", tlsnic_ktls_desc[i].name);
+	ethtool_sprintf(data, "tx_tls_ctx_active");
+}
+
+static u64 tlsnic_ktls_sq_read(const struct tlsnic_ktls_sq_stats *s,
+			       size_t offset)
+{
+	const u64_stats_t *v = (const void *)((const u8 *)s + offset);
+	unsigned int start;
+	u64 val;
+
+	do {
+		start = u64_stats_fetch_begin(&s->syncp);
+		val = u64_stats_read(v);
+	} while (u64_stats_fetch_retry(&s->syncp, start));
+	return val;
+}
+
+/* Returns where the next counter goes. */
+u64 *tlsnic_ktls_stats_fill(const struct tlsnic_priv *priv, u64 *data)
+{
+	const struct tlsnic_ktls *ktls = priv->ktls;
+	unsigned int i, q;
+
+	if (!ktls)
+		return data;
+	for (i = 0; i < ARRAY_SIZE(tlsnic_ktls_sq_desc); i++) {
+		u64 sum = 0;
+
+		for (q = 0; q < TLSNIC_NUM_DATA_QP; q++)
+			sum += tlsnic_ktls_sq_read(&ktls->sq_stats[q],
+						   tlsnic_ktls_sq_desc[i].offset);
+		*data++ = sum;
+	}
+	for (i = 0; i < ARRAY_SIZE(tlsnic_ktls_desc); i++)
+		*data++ = atomic64_read((const atomic64_t *)
+					((const u8 *)ktls +
+					 tlsnic_ktls_desc[i].offset));
+	*data++ = atomic_read(&ktls->active);
+	return data;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tlsnic kTLS TX offload: what the control path (ktls.c), the transmit
+ * hot path (ktls_tx.c) and the rest of the driver share.
+ *
+ * One struct tlsnic_ktls_tx per offloaded socket mirrors a TX context on
+ * the device. The kernel's TLS core holds one reference from tls_dev_add()
+ * to tls_dev_del(); every skb queued with the context's handle holds one
+ * more until its TX completion, so the device context is destroyed only
+ * once no queued frame can name it (ARCHITECTURE invariant 2).
+ */
+#ifndef _TLSNIC_KTLS_H
+#define _TLSNIC_KTLS_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/refcount.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
+#include <net/tls.h>
+
+#include "tlsnic_drv.h"
+
+/* How long a context command may take before kTLS falls back to software. */
+#define TLSNIC_KTLS_CMD_TIMEOUT_MS	2000
+
+struct tlsnic_ktls;
+
+/* Device TX context of one offloaded socket. */
+struct tlsnic_ktls_tx {
+	struct tlsnic_ktls *ktls;
+	u32 handle;			/* device handle: index | generation */
+	/*
+	 * TCP sequence after the newest byte queued to the device, i.e. where
+	 * the device's in-order stream state stands. Written by xmit only,
+	 * under the TX queue lock (there is one data queue).
+	 */
+	u32 expected_seq;
+	refcount_t refs;		/* kernel context + queued skbs */
+	struct list_head destroy_node;	/* on ktls->destroy_list when unused */
+};
+
+/* Data path counters of one TX queue, written under its TX lock. */
+struct tlsnic_ktls_sq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t encrypted_packets;	/* wire packets: TSO counts segments */
+	u64_stats_t encrypted_bytes;	/* TCP payload bytes */
+	u64_stats_t ooo;		/* frames sent with resync info */
+	u64_stats_t resync_bytes;	/* their TCP payload bytes */
+	u64_stats_t dump_packets;	/* resync frames with record bytes */
+	u64_stats_t dump_bytes;		/* record bytes given as dump */
+	u64_stats_t skip_no_sync_data;	/* bytes from before offload: as is */
+	u64_stats_t drop_no_sync_data;	/* offloaded bytes with no record */
+	u64_stats_t drop_dump_nomem;	/* no memory to track dump pages */
+	u64_stats_t csum_fixup;		/* stack checksummed: device redoes it */
+};
+
+/* kTLS state of one tlsnic device; exists only if it can offload TLS TX. */
+struct tlsnic_ktls {
+	struct tlsnic_priv *priv;
+	struct tlsnic_ktls_sq_stats sq_stats[TLSNIC_NUM_DATA_QP];
+
+	/* Control path counters. */
+	atomic64_t ctx_add;		/* contexts created on the device */
+	atomic64_t ctx_del;		/* contexts released */
+	atomic64_t ctx_err;		/* tls_dev_add failures, any reason */
+	atomic64_t ctx_unsupported;	/* version, cipher, family, RX */
+	atomic64_t ctx_no_space;	/* device table full */
+	atomic64_t ctx_timeout;		/* device did not answer */
+	atomic64_t ctx_no_dev;		/* command channel gone */
+	atomic64_t del_deferred;	/* tls_dev_del with frames queued */
+	atomic64_t del_err;		/* CTX_DESTROY refused or unanswered */
+	atomic_t active;		/* contexts on the device now */
+
+	/* Contexts whose last reference went in atomic context. */
+	spinlock_t destroy_lock;	/* protects destroy_list */
+	struct list_head destroy_list;
+	struct work_struct destroy_work;
+};
+
+/* Resync dump: the record pages referenced by a queued frame. */
+struct tlsnic_ktls_dump {
+	unsigned int nr_pages;
+	struct page *pages[MAX_SKB_FRAGS];
+};
+
+/*
+ * What xmit keeps in skb->cb between tlsnic_ktls_tx_prepare() and the
+ * frame's completion. The driver owns skb->cb once ndo_start_xmit runs.
+ */
+struct tlsnic_ktls_skb_cb {
+	struct tlsnic_ktls_tx *ctx;	/* holds a reference, or NULL */
+	struct tlsnic_ktls_dump *dump;	/* page references, or NULL */
+	u32 end_seq;			/* TCP seq after the frame's payload */
+	u32 datalen;			/* TCP payload bytes */
+	u16 dump_len;
+	bool resync;
+};
+
+static inline struct tlsnic_ktls_skb_cb *tlsnic_ktls_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct tlsnic_ktls_skb_cb) >
+		     sizeof_field(struct sk_buff, cb));
+	return (struct tlsnic_ktls_skb_cb *)skb->cb;
+}
+
+/* The driver_state area of the socket's TLS TX offload context. */
+static inline struct tlsnic_ktls_tx **
+tlsnic_ktls_tx_slot(struct tls_context *tls_ctx)
+{
+	BUILD_BUG_ON(sizeof(struct tlsnic_ktls_tx *) > TLS_DRIVER_STATE_SIZE_TX);
+	return __tls_driver_ctx(tls_ctx, TLS_OFFLOAD_CTX_DIR_TX);
+}
+
+/* ktls.c: control path. */
+void tlsnic_ktls_init(struct tlsnic_priv *priv);
+void tlsnic_ktls_cleanup(struct tlsnic_priv *priv);
+netdev_features_t tlsnic_ktls_features(const struct tlsnic_priv *priv,
+				       netdev_features_t hw);
+void tlsnic_ktls_tx_put(struct tlsnic_ktls_tx *ctx);
+int tlsnic_ktls_stats_count(const struct tlsnic_priv *priv);
+void tlsnic_ktls_stats_strings(const struct tlsnic_priv *priv, u8 **data);
+u64 *tlsnic_ktls_stats_fill(const struct tlsnic_priv *priv, u64 *data);
+
+/* ktls_tx.c: transmit path, see the hook order in tx.c. */
+int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
+			   struct tlsnic_tx_meta *meta, struct scatterlist *sg);
+void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb);
+void __tlsnic_ktls_tx_release(struct sk_buff *skb);
+
+/* First thing in xmit: nothing to release yet, whatever cb held. */
+static inline void tlsnic_ktls_tx_skb_init(struct sk_buff *skb)
+{
+	struct tlsnic_ktls_skb_cb *cb = tlsnic_ktls_cb(skb);
+
+	cb->ctx = NULL;
+	cb->dump = NULL;
+}
+
+/* Before freeing an skb that went through xmit: completion or drop. */
+static inline void tlsnic_ktls_tx_release(struct sk_buff *skb)
+{
+	if (unlikely(tlsnic_ktls_cb(skb)->ctx))
+		__tlsnic_ktls_tx_release(skb);
+}
+
+#endif /* _TLSNIC_KTLS_H */
