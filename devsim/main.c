@@ -263,7 +263,9 @@ static void run(const struct options *o)
 			ts.tv_sec = 0;
 			ts.tv_nsec = (vport_any_running() ? sleep_us : NO_GUEST_SLEEP_US) * 1000L;
 			nanosleep(&ts, NULL);
-			sleep_us = sleep_us * 2 > IDLE_SLEEP_MAX_US ? IDLE_SLEEP_MAX_US : sleep_us * 2;
+			if (sleep_us < IDLE_SLEEP_MAX_US)
+				sleep_us = sleep_us * 2 < IDLE_SLEEP_MAX_US ?
+					   sleep_us * 2 : IDLE_SLEEP_MAX_US;
 		}
 		/* The clock is cheap (vDSO) but not free: look every 1024 passes. */
 		if (o->stats_file && !(idle & 1023) && now_ns() >= next_stats) {

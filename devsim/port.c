@@ -38,7 +38,8 @@ void dsim_port_reset(struct dsim_port *p)
 		p->cnt.ctx_wiped_on_reset++;
 	}
 	/* Replies to a driver that is gone must not reach its successor. */
-	p->msgq.head = p->msgq.tail = 0;
+	p->msgq.head = 0;
+	p->msgq.tail = 0;
 }
 
 int dsim_msgq_push(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,

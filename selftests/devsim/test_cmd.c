@@ -305,7 +305,8 @@ static bool destroy_errors(void)
 	uint32_t h;
 
 	CHECK(reset_port(4), "init");
-	if (!destroy(0, TLSNIC_ST_BAD_HANDLE) || !destroy(TLSNIC_HANDLE_NONE, TLSNIC_ST_BAD_HANDLE) ||
+	if (!destroy(0, TLSNIC_ST_BAD_HANDLE) ||
+	    !destroy(TLSNIC_HANDLE_NONE, TLSNIC_ST_BAD_HANDLE) ||
 	    !destroy(1000, TLSNIC_ST_BAD_HANDLE) || !create(&c, TLSNIC_ST_OK, &h) ||
 	    !destroy(h ^ (1U << TLSNIC_HANDLE_INDEX_BITS), TLSNIC_ST_BAD_HANDLE))
 		return false;
@@ -321,8 +322,10 @@ static bool destroy_errors(void)
 	return true;
 }
 
-/* Over more cycles than the generation has values, a handle comes back only
- * after all 4096 generations were used. */
+/*
+ * Over more cycles than the generation has values, a handle comes back only
+ * after all 4096 generations were used.
+ */
 static bool generations(void)
 {
 	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
