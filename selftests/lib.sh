@@ -93,6 +93,15 @@ require_vm() {
 	fi
 }
 
+# netsetup: (re)wire eth0/eth1 into netns a/b after the driver was
+# (re)loaded, its messages as KTAP diagnostics.
+netsetup() {
+	out=$("$NETSETUP" 2>&1)
+	rc=$?
+	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+	return $rc
+}
+
 ns_of() {
 	case "$1" in
 	eth0) echo a ;;
@@ -123,9 +132,13 @@ delta() {
 	echo $((a - b))
 }
 
-# feature DEV FEATURE on|off: ethtool -K in the device's netns.
+# feature DEV FEATURE on|off: ethtool -K in the device's netns. Its report
+# of dependent features that changed too goes to the log as diagnostics.
 feature() {
-	ip netns exec "$(ns_of "$1")" ethtool -K "$1" "$2" "$3"
+	out=$(ip netns exec "$(ns_of "$1")" ethtool -K "$1" "$2" "$3" 2>&1)
+	rc=$?
+	[ -z "$out" ] || printf '%s\n' "$out" | sed "s/^/# $1: /"
+	return $rc
 }
 
 # feature_state DEV FEATURE: "on" or "off" as ethtool -k reports it.

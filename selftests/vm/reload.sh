@@ -49,12 +49,16 @@ tlsnic_mode_both() {
 	return 0
 }
 
+reinsert() {
+	insmod "$KO" && netsetup
+}
+
 round=1
 while [ $round -le $ROUNDS ]; do
 	ktap_check "round $round: rmmod tlsnic" rmmod tlsnic
 	ktap_check "round $round: NICs and module gone" nics_gone
 	ktap_check "round $round: insmod tlsnic.ko, NICs back in netns a and b" \
-		sh -c "insmod '$KO' && '$NETSETUP'"
+		reinsert
 	ktap_check "round $round: both NICs in tlsnic mode" tlsnic_mode_both
 	if xfer a b "$DATA" && xfer b a "$DATA"; then
 		ktap_pass "round $round: transfers a->b and b->a, sha256 equal"
