@@ -212,8 +212,9 @@ int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)
 	}
 	body = msg + sizeof(hdr);
 	body_len = le32toh(hdr.len);
-	if (le32toh(hdr.magic) != TLSNIC_ABI_MAGIC || hdr.version != TLSNIC_ABI_VERSION ||
-	    hdr.status || body_len != len - sizeof(hdr)) {
+	/* Nothing valid is that long: answer from the header alone. */
+	if (len > DSIM_CMD_MAX_LEN || le32toh(hdr.magic) != TLSNIC_ABI_MAGIC ||
+	    hdr.version != TLSNIC_ABI_VERSION || hdr.status || body_len != len - sizeof(hdr)) {
 		p->cnt.cmd_bad++;
 		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	}

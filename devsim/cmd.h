@@ -17,7 +17,9 @@
  * -EINVAL when the message was dropped unanswered (shorter than a header,
  * or a reply: counted in cmd_bad) and -ENOSPC when the reply queue was full
  * (counted in cmd_no_buffer; the command was not executed). Callers keep a
- * free slot per command they take from the guest.
+ * free slot per command they take from the guest. Only the first
+ * DSIM_CMD_MAX_LEN bytes of msg are read: a longer message needs no more
+ * than that in memory and is answered BAD_MSG.
  */
 int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len);
 

@@ -441,7 +441,7 @@ static unsigned int vport_send_msgs(struct vport *vp, int vid)
 static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
 {
 	uint8_t flat[DSIM_CMD_MAX_LEN];
-	struct rte_mbuf *pkts[BURST];
+	struct rte_mbuf *pkts[BURST], *seg;
 	unsigned int i, n, work = 0;
 	uint32_t budget;
 
@@ -458,15 +458,15 @@ static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		const uint8_t *msg;
 
-		if (len > sizeof(flat)) {
-			/* Longer than any command: unusable, like a bad header. */
-			vp->dp.cnt.cmd_rx++;
-			vp->dp.cnt.cmd_bad++;
-			continue;
-		}
-		msg = rte_pktmbuf_read(pkts[i], 0, len, flat);
+		/* Too long to be valid: its header is enough for the answer. */
+		msg = rte_pktmbuf_read(pkts[i], 0, RTE_MIN(len, (uint32_t)sizeof(flat)), flat);
 		dsim_cmd_process(&vp->dp, msg, len);
 	}
+	/* CTX_CREATE carries a key: leave no copy in pooled buffers. */
+	for (i = 0; i < n; i++)
+		for (seg = pkts[i]; seg; seg = seg->next)
+			explicit_bzero(rte_pktmbuf_mtod(seg, void *), seg->data_len);
+	explicit_bzero(flat, sizeof(flat));
 	rte_pktmbuf_free_bulk(pkts, n);
 	work += n;
 	if (n && (enabled & VRING_MASK(VRING_CMD_RX)))

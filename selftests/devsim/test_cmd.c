@@ -454,6 +454,30 @@ static bool events(void)
 	return true;
 }
 
+/* A message longer than any command is answered from its header only. */
+static bool overlong_message(void)
+{
+	struct tlsnic_msg_hdr h = {
+		.magic = htole32(TLSNIC_ABI_MAGIC),
+		.version = TLSNIC_ABI_VERSION,
+		.opcode = TLSNIC_OP_CTX_CREATE,
+		.tag = htole32(31),
+		.len = htole32(5000),
+	};
+	uint8_t *buf = malloc(DSIM_CMD_MAX_LEN);	/* all the device may read */
+	struct reply r;
+
+	CHECK(reset_port(4), "init");
+	memset(buf, 0, DSIM_CMD_MAX_LEN);
+	memcpy(buf, &h, sizeof(h));
+	CHECK(dsim_cmd_process(&port, buf, sizeof(h) + 5000) == 0, "not answered");
+	free(buf);
+	CHECK(pop_reply(&r) && le16toh(r.hdr.status) == TLSNIC_ST_BAD_MSG &&
+	      le32toh(r.hdr.tag) == 31 && port.cnt.cmd_bad == 1 && port.cnt.ctx_created == 0,
+	      "reply");
+	return true;
+}
+
 /* Random messages: never a crash, never more than one reply each. */
 static bool fuzz(void)
 {
@@ -506,6 +530,7 @@ int main(void)
 		{ "rx_resync", rx_resync },
 		{ "reply_queue_full", reply_queue_full },
 		{ "events", events },
+		{ "overlong_message", overlong_message },
 		{ "fuzz", fuzz },
 	};
 	int ret;
