@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -80,8 +81,8 @@
 #define TLS_RT_APPLICATION_DATA 23
 #define TLS_ALERT_CLOSE_NOTIFY 0
 #define TLS_MAX_PLAIN 16384
-/* How long --read-ahead pauses after our Finished (see there). */
-#define READ_AHEAD_STALL_MS 200
+/* Longest --read-ahead pause after our Finished (see stall_for_peer_data). */
+#define READ_AHEAD_STALL_MS 3000
 
 enum ktls_mode { KTLS_NONE, KTLS_OPENSSL, KTLS_SETSOCKOPT };
 enum send_method { SEND_WRITE, SEND_SEND, SEND_SENDFILE, SEND_SPLICE, SEND_MORE };
@@ -556,10 +557,29 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf,
 
 /*
  * --read-ahead: before the first socket read after our Finished went out
- * (the handshake flight is flushed by then), wait so that the peer's last
- * handshake records and its first data are all queued. OpenSSL then reads
- * them in one go and holds records the kernel must not lose or see twice.
+ * (the handshake flight is flushed by then), wait until the peer's last
+ * handshake records and its first data are queued: until the receive queue
+ * stops growing (or READ_AHEAD_STALL_MS passes). OpenSSL then reads them in
+ * one go and holds records the kernel must not lose or see twice.
  */
+static void stall_for_peer_data(struct conn *c)
+{
+	double start = now_s(), t;
+	int queued = 0, prev = -1;
+
+	do {
+		usleep(50 * 1000);
+		t = now_s() - start;
+		if (ioctl(c->fd, FIONREAD, &queued) < 0)
+			break;
+		/* the peer's Finished may come well before its data: wait 1 s at least */
+		if (queued > 0 && queued == prev && t >= 1.0)
+			break;
+		prev = queued;
+	} while (t < READ_AHEAD_STALL_MS / 1000.0);
+	conn_dbg(c, "read-ahead: %d bytes queued before OpenSSL reads", queued);
+}
+
 static long rbio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
 		    int ret, size_t *processed)
 {
@@ -572,7 +592,7 @@ static long rbio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, lo
 	(void)processed;
 	if (oper == BIO_CB_READ && c && c->stall_before_read) {
 		c->stall_before_read = false;
-		usleep(READ_AHEAD_STALL_MS * 1000);
+		stall_for_peer_data(c);
 	}
 	return ret;
 }
@@ -1921,9 +1941,10 @@ static void usage(FILE *f)
 "                          keys all of them before any data moves\n"
 "  --cert PEM --key PEM    server certificate (default: throw-away self-signed RSA)\n"
 "  --keylog FILE           append an SSLKEYLOGFILE\n"
-"  --read-ahead            let OpenSSL read ahead during the handshake (and stall %d ms\n"
-"                          after our Finished) so it buffers records the kernel must\n"
-"                          not lose: tests the hand-over\n"
+"  --read-ahead            let OpenSSL read ahead during the handshake, and after our\n"
+"                          Finished wait (up to %d ms) for the peer's data, so that\n"
+"                          OpenSSL buffers records the kernel must not lose: tests the\n"
+"                          hand-over to kTLS RX (see prebuffered= in the result)\n"
 "  --timeout S             per-operation timeout (default 30)\n"
 "  --tmpdir DIR            for the temporary sendfile/splice payload (default $TMPDIR or /tmp)\n"
 "  -v, --verbose\n"
