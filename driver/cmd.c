@@ -334,8 +334,8 @@ int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info)
 	return 0;
 }
 
-/* Allocate the command channel's software state; vqs are already found. */
-int tlsnic_cmd_init(struct tlsnic_priv *priv)
+/* Set up the command channel's software state; vqs are already found. */
+void tlsnic_cmd_init(struct tlsnic_priv *priv)
 {
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
 
@@ -350,7 +350,6 @@ int tlsnic_cmd_init(struct tlsnic_priv *priv)
 	atomic64_set(&cmd->stats.events, 0);
 	if (cmd->rvq)
 		netif_napi_add(priv->netdev, &cmd->napi, tlsnic_cmd_poll);
-	return 0;
 }
 
 /* Post completion buffers and start parsing them. Device must be ready. */

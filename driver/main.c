@@ -325,9 +325,7 @@ static int tlsnic_probe(struct virtio_device *vdev)
 	}
 	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++)
 		netif_napi_add(dev, &priv->qp[i].napi, tlsnic_poll);
-	err = tlsnic_cmd_init(priv);
-	if (err)
-		goto err_del_vqs;
+	tlsnic_cmd_init(priv);
 
 	virtio_device_ready(vdev);
 

@@ -196,7 +196,7 @@ void tlsnic_tx_done(struct virtqueue *vq);
 void tlsnic_tx_free_unused(struct tlsnic_qp *qp);
 
 /* cmd.c */
-int tlsnic_cmd_init(struct tlsnic_priv *priv);
+void tlsnic_cmd_init(struct tlsnic_priv *priv);
 int tlsnic_cmd_start(struct tlsnic_priv *priv);
 void tlsnic_cmd_stop(struct tlsnic_priv *priv);
 void tlsnic_cmd_free_unused(struct tlsnic_priv *priv);
