@@ -351,7 +351,6 @@ static int tlsnic_probe(struct virtio_device *vdev)
 err_reset:
 	tlsnic_cmd_stop(priv);
 	virtio_reset_device(vdev);
-err_del_vqs:
 	tlsnic_del_vqs(priv);
 	tlsnic_ktls_cleanup(priv);
 err_free_netdev:
