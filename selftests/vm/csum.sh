@@ -41,6 +41,7 @@ device_tx_csum() {
 	rxb=$(stats $rx)
 	errb=$(snmp "$to" Tcp InCsumErrors)
 	ktap_check "$what: sha256 equal" xfer "$from" "$to" "$DATA"
+	ktap_diag "throughput $what: $XFER_RATE MB/s"
 	txa=$(stats $tx)
 	rxa=$(stats $rx)
 	erra=$(snmp "$to" Tcp InCsumErrors)
@@ -69,6 +70,7 @@ device_rx_csum() {
 	txb=$(stats $tx)
 	rxb=$(stats $rx)
 	ktap_check "$what: sha256 equal" xfer "$from" "$to" "$DATA"
+	ktap_diag "throughput $what: $XFER_RATE MB/s"
 	txa=$(stats $tx)
 	rxa=$(stats $rx)
 
