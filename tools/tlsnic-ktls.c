@@ -105,6 +105,7 @@ struct options {
 	bool tx, rx;			/* this end sends / receives */
 	bool allow_no_ktls;
 	bool read_ahead;
+	bool zerocopy;			/* TLS_TX_ZEROCOPY_RO */
 	bool parallel;
 	bool verbose;
 	uint64_t bytes[MAX_TRANSFERS];	/* --bytes LIST */
@@ -124,6 +125,8 @@ struct options {
 
 struct payload_gen {
 	uint64_t state;
+	uint64_t word;		/* current output word ... */
+	unsigned int avail;	/* ... and how many of its bytes are unused */
 };
 
 /* Record sequence number of one direction, counted from OpenSSL's msg callback. */
@@ -322,20 +325,28 @@ static void gen_init(struct payload_gen *g, uint64_t seed)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	g->state = (z ^ (z >> 31)) | 1;
+	g->avail = 0;
 }
 
+/* xorshift64*, byte-exact: any chunking of the stream gives the same bytes */
 static void gen_fill(struct payload_gen *g, unsigned char *p, size_t len)
 {
 	while (len) {
-		uint64_t x = g->state;
-		size_t n = len < 8 ? len : 8;
+		size_t n;
 
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		g->state = x;
-		x *= 0x2545f4914f6cdd1dULL;
-		memcpy(p, &x, n);
+		if (!g->avail) {
+			uint64_t x = g->state;
+
+			x ^= x >> 12;
+			x ^= x << 25;
+			x ^= x >> 27;
+			g->state = x;
+			g->word = x * 0x2545f4914f6cdd1dULL;
+			g->avail = 8;
+		}
+		n = len < g->avail ? len : g->avail;
+		memcpy(p, (unsigned char *)&g->word + 8 - g->avail, n);
+		g->avail -= n;
 		p += n;
 		len -= n;
 	}
@@ -1666,11 +1677,24 @@ static int conn_handshake(struct conn *c)
 
 	switch (c->o->ktls) {
 	case KTLS_SETSOCKOPT:
-		return ktls_setsockopt(c);
-	case KTLS_OPENSSL:
-		return ktls_check_openssl(c);
-	case KTLS_NONE:
+		r = ktls_setsockopt(c);
 		break;
+	case KTLS_OPENSSL:
+		r = ktls_check_openssl(c);
+		break;
+	case KTLS_NONE:
+		return 0;
+	}
+	if (r || !c->o->zerocopy || !c->ktls_tx)
+		return r;
+	/*
+	 * The file must not change while it is being sent: the kernel may then
+	 * transmit page contents that differ from what it authenticated.
+	 */
+	r = 1;
+	if (setsockopt(c->fd, SOL_TLS, TLS_TX_ZEROCOPY_RO, &r, sizeof(r)) < 0) {
+		conn_err(c, "setsockopt(SOL_TLS, TLS_TX_ZEROCOPY_RO): %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -1715,6 +1739,8 @@ static int run_conn(unsigned int id, int fd)
 	c.rec = malloc(TLS_MAX_PLAIN);
 	if (!c.buf || !c.rec) {
 		conn_err(&c, "out of memory");
+		if (!opt.server && opt.parallel)
+			barrier_arrive();
 		free(c.buf);
 		free(c.rec);
 		close(fd);
@@ -1945,6 +1971,8 @@ static void usage(FILE *f)
 "                          Finished wait (up to %d ms) for the peer's data, so that\n"
 "                          OpenSSL buffers records the kernel must not lose: tests the\n"
 "                          hand-over to kTLS RX (see prebuffered= in the result)\n"
+"  --zerocopy-sendfile     set TLS_TX_ZEROCOPY_RO on kTLS TX sockets (device offload\n"
+"                          sends sendfile pages without copying them)\n"
 "  --timeout S             per-operation timeout (default 30)\n"
 "  --tmpdir DIR            for the temporary sendfile/splice payload (default $TMPDIR or /tmp)\n"
 "  -v, --verbose\n"
@@ -2018,7 +2046,7 @@ int main(int argc, char **argv)
 {
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
-	       O_KEYLOG, O_READAHEAD, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT };
+	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2040,6 +2068,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, O_KEY },
 		{ "keylog", required_argument, NULL, O_KEYLOG },
 		{ "read-ahead", no_argument, NULL, O_READAHEAD },
+		{ "zerocopy-sendfile", no_argument, NULL, O_ZEROCOPY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "tmpdir", required_argument, NULL, O_TMPDIR },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -2126,6 +2155,9 @@ int main(int argc, char **argv)
 			break;
 		case O_READAHEAD:
 			opt.read_ahead = true;
+			break;
+		case O_ZEROCOPY:
+			opt.zerocopy = true;
 			break;
 		case O_TIMEOUT:
 			opt.timeout_s = parse_size(optarg, "--timeout");
