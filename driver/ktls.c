@@ -356,6 +356,7 @@ static const struct tlsnic_ktls_stat_desc tlsnic_ktls_sq_desc[] = {
 	TLSNIC_KTLS_SQ_STAT("tx_tls_skip_no_sync_data", skip_no_sync_data),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_no_sync_data", drop_no_sync_data),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_dump_nomem", drop_dump_nomem),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_orphan", drop_orphan),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_csum_fixup", csum_fixup),
 };
 

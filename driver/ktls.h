@@ -54,6 +54,7 @@ struct tlsnic_ktls_sq_stats {
 	u64_stats_t skip_no_sync_data;	/* bytes from before offload: as is */
 	u64_stats_t drop_no_sync_data;	/* offloaded bytes with no record */
 	u64_stats_t drop_dump_nomem;	/* no memory to track dump pages */
+	u64_stats_t drop_orphan;	/* offloaded bytes without their socket */
 	u64_stats_t csum_fixup;		/* stack checksummed: device redoes it */
 };
 

@@ -194,8 +194,24 @@ int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
 	/* expected_seq is serialised by the one data TX queue's lock. */
 	BUILD_BUG_ON(TLSNIC_NUM_DATA_QP != 1);
 
-	if (!priv->ktls || !skb->sk ||
-	    !tls_is_sk_tx_device_offloaded(skb->sk))
+	if (!priv->ktls)
+		return 0;
+	if (unlikely(!skb->sk)) {
+		/*
+		 * Plaintext meant for the device, but without its socket the
+		 * context is unknown: a delaying qdisc (netem) orphans such
+		 * skbs. Sending it would put plaintext on the wire.
+		 */
+		if (unlikely(skb->decrypted)) {
+			tlsnic_ktls_stat_add(tlsnic_ktls_sq(qp),
+					     &tlsnic_ktls_sq(qp)->drop_orphan, 1);
+			netdev_warn_once(priv->netdev,
+					 "dropping TLS offload frames orphaned by a qdisc (netem delay?)\n");
+			return -ENOTCONN;
+		}
+		return 0;
+	}
+	if (!tls_is_sk_tx_device_offloaded(skb->sk))
 		return 0;
 	tls_ctx = tls_get_ctx(skb->sk);
 	tls_dev = rcu_dereference_bh(tls_ctx->netdev);
