@@ -569,25 +569,26 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf,
 /*
  * --read-ahead: before the first socket read after our Finished went out
  * (the handshake flight is flushed by then), wait until the peer's last
- * handshake records and its first data are queued: until the receive queue
- * stops growing (or READ_AHEAD_STALL_MS passes). OpenSSL then reads them in
- * one go and holds records the kernel must not lose or see twice.
+ * handshake records and then its first data are queued: until the receive
+ * queue has grown past what arrived first and stopped growing, or for
+ * READ_AHEAD_STALL_MS. OpenSSL then reads them in one go and holds records
+ * the kernel must not lose or see twice.
  */
 static void stall_for_peer_data(struct conn *c)
 {
-	double start = now_s(), t;
-	int queued = 0, prev = -1;
+	double start = now_s();
+	int queued = 0, prev = 0, first = 0;
 
-	do {
+	while (now_s() - start < READ_AHEAD_STALL_MS / 1000.0) {
 		usleep(50 * 1000);
-		t = now_s() - start;
 		if (ioctl(c->fd, FIONREAD, &queued) < 0)
 			break;
-		/* the peer's Finished may come well before its data: wait 1 s at least */
-		if (queued > 0 && queued == prev && t >= 1.0)
+		if (!first)
+			first = queued;
+		else if (queued > first && queued == prev)
 			break;
 		prev = queued;
-	} while (t < READ_AHEAD_STALL_MS / 1000.0);
+	}
 	conn_dbg(c, "read-ahead: %d bytes queued before OpenSSL reads", queued);
 }
 

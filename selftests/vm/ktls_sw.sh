@@ -44,7 +44,7 @@ KEYED_RX_a=0
 KEYED_TX_b=0
 KEYED_RX_b=0
 
-ktap_plan 25
+ktap_plan 27
 
 # tls_stat NS FIELD: a /proc/net/tls_stat counter of netns NS (0 while the
 # tls module is not loaded)
@@ -267,6 +267,34 @@ for tls in 1.2 1.3; do
 		ktap_fail "$name"
 	fi
 done
+
+# --- the checks can fail: a wrong expected hash must be reported
+
+KTLS_PORT=$((KTLS_PORT + 1))
+ip netns exec a "$KTLS" --listen "$ADDR_A:$KTLS_PORT" --cert "$CERT" --key "$KEY" --timeout 60 \
+	--expect-sha256 0000000000000000000000000000000000000000000000000000000000000000 \
+	> "$OUT.s" 2> "$OUT.s.err" &
+spid=$!
+ip netns exec b "$KTLS" --connect "$ADDR_A:$KTLS_PORT" --timeout 60 --bytes 1024 \
+	> "$OUT.c" 2> "$OUT.c.err"
+cst=$?
+wait "$spid"
+sst=$?
+account a "$OUT.s"
+account b "$OUT.c"
+if [ $sst -ne 0 ] && grep -q "SHA-256 mismatch" "$OUT.s.err" && grep -q "result=mismatch" "$OUT.s"; then
+	ktap_pass "negative: a wrong --expect-sha256 fails the receiver"
+else
+	sed 's/^/# server: /' "$OUT.s" "$OUT.s.err"
+	ktap_fail "negative: a wrong --expect-sha256 fails the receiver (exit $sst)"
+fi
+# the sender must not report success when the receiver gave up
+if [ $cst -ne 0 ] && grep -q "no close_notify from the peer" "$OUT.c.err"; then
+	ktap_pass "negative: the sender fails without the receiver's close_notify"
+else
+	sed 's/^/# client: /' "$OUT.c" "$OUT.c.err"
+	ktap_fail "negative: the sender fails without the receiver's close_notify (exit $cst)"
+fi
 
 # --- kernel counters
 
