@@ -20,6 +20,7 @@ KTAP_FAIL=0
 KTAP_SKIP=0
 
 ktap_plan() {
+	KTAP_PLAN=$1
 	echo "TAP version 13"
 	echo "1..$1"
 }
@@ -41,26 +42,31 @@ ktap_fail() {
 }
 
 ktap_skip() {
-	name=$1
+	_ktap_skip_name=$1
 	shift
 	KTAP_N=$((KTAP_N + 1))
 	KTAP_SKIP=$((KTAP_SKIP + 1))
-	echo "ok $KTAP_N - $name # SKIP $*"
+	echo "ok $KTAP_N - $_ktap_skip_name # SKIP $*"
 }
 
 # ktap_check NAME CMD...: one test line from a command's exit status.
+# The name is kept outside the command's reach (sh has no locals).
 ktap_check() {
-	name=$1
+	_ktap_check_name=$1
 	shift
 	if "$@"; then
-		ktap_pass "$name"
+		ktap_pass "$_ktap_check_name"
 	else
-		ktap_fail "$name"
+		ktap_fail "$_ktap_check_name"
 	fi
 }
 
 ktap_finish() {
 	ktap_diag "$KTAP_PASS passed, $KTAP_FAIL failed, $KTAP_SKIP skipped"
+	if [ "$KTAP_N" -ne "${KTAP_PLAN:-0}" ]; then
+		ktap_diag "FAIL: planned ${KTAP_PLAN:-0} results, reported $KTAP_N"
+		exit 1
+	fi
 	[ "$KTAP_FAIL" -eq 0 ] || exit 1
 	[ "$KTAP_PASS" -gt 0 ] || [ "$KTAP_SKIP" -eq 0 ] || exit 4
 	exit 0
@@ -96,10 +102,10 @@ require_vm() {
 # netsetup: (re)wire eth0/eth1 into netns a/b after the driver was
 # (re)loaded, its messages as KTAP diagnostics.
 netsetup() {
-	out=$("$NETSETUP" 2>&1)
-	rc=$?
-	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
-	return $rc
+	_ns_out=$("$NETSETUP" 2>&1)
+	_ns_rc=$?
+	[ -z "$_ns_out" ] || printf '%s\n' "$_ns_out" | sed 's/^/# /'
+	return $_ns_rc
 }
 
 ns_of() {
@@ -122,23 +128,23 @@ stats() {
 
 # delta NAME BEFORE AFTER: counter change between two `stats` snapshots.
 delta() {
-	b=$(printf '%s\n' "$2" | awk -v n="$1" '$1 == n { print $2 }')
-	a=$(printf '%s\n' "$3" | awk -v n="$1" '$1 == n { print $2 }')
-	if [ -z "$a" ] || [ -z "$b" ]; then
+	_d_before=$(printf '%s\n' "$2" | awk -v n="$1" '$1 == n { print $2 }')
+	_d_after=$(printf '%s\n' "$3" | awk -v n="$1" '$1 == n { print $2 }')
+	if [ -z "$_d_before" ] || [ -z "$_d_after" ]; then
 		echo "# no counter $1" >&2
 		echo -1
 		return
 	fi
-	echo $((a - b))
+	echo $((_d_after - _d_before))
 }
 
 # feature DEV FEATURE on|off: ethtool -K in the device's netns. Its report
 # of dependent features that changed too goes to the log as diagnostics.
 feature() {
-	out=$(ip netns exec "$(ns_of "$1")" ethtool -K "$1" "$2" "$3" 2>&1)
-	rc=$?
-	[ -z "$out" ] || printf '%s\n' "$out" | sed "s/^/# $1: /"
-	return $rc
+	_f_out=$(ip netns exec "$(ns_of "$1")" ethtool -K "$1" "$2" "$3" 2>&1)
+	_f_rc=$?
+	[ -z "$_f_out" ] || printf '%s\n' "$_f_out" | sed "s/^/# $1: /"
+	return $_f_rc
 }
 
 # feature_state DEV FEATURE: "on" or "off" as ethtool -k reports it.
@@ -171,31 +177,31 @@ XFER_PORT=5000
 # (MB/s as tcpxfer measured it at the sender). Returns non-zero on any
 # failure, with the reason as a KTAP diagnostic.
 xfer() {
-	from=$1
-	to=$2
-	src=$3
-	out=/tmp/xfer.out
-	if [ "$to" = b ]; then dst=$ADDR_B; else dst=$ADDR_A; fi
+	_x_from=$1
+	_x_to=$2
+	_x_src=$3
+	_x_out=/tmp/xfer.out
+	if [ "$_x_to" = b ]; then _x_dst=$ADDR_B; else _x_dst=$ADDR_A; fi
 	XFER_PORT=$((XFER_PORT + 1))
 	XFER_RATE=
-	rm -f "$out"
-	ip netns exec "$to" "$TCPXFER" recv -t 60 "$XFER_PORT" "$out" > /tmp/xfer.recv 2>&1 &
-	rpid=$!
-	ip netns exec "$from" "$TCPXFER" send -t 60 "$dst" "$XFER_PORT" "$src" > /tmp/xfer.send 2>&1
-	sst=$?
-	wait "$rpid"
-	rst=$?
-	if [ $sst -ne 0 ] || [ $rst -ne 0 ]; then
+	rm -f "$_x_out"
+	ip netns exec "$_x_to" "$TCPXFER" recv -t 60 "$XFER_PORT" "$_x_out" > /tmp/xfer.recv 2>&1 &
+	_x_rpid=$!
+	ip netns exec "$_x_from" "$TCPXFER" send -t 60 "$_x_dst" "$XFER_PORT" "$_x_src" > /tmp/xfer.send 2>&1
+	_x_sst=$?
+	wait "$_x_rpid"
+	_x_rst=$?
+	if [ $_x_sst -ne 0 ] || [ $_x_rst -ne 0 ]; then
 		sed 's/^/# /' /tmp/xfer.send /tmp/xfer.recv
-		fail_msg "transfer $from->$to failed (sender $sst, receiver $rst)"
+		fail_msg "transfer $_x_from->$_x_to failed (sender $_x_sst, receiver $_x_rst)"
 		return 1
 	fi
 	XFER_RATE=$(sed -n 's/.*(\([0-9.]*\) MB\/s).*/\1/p' /tmp/xfer.send)
-	want=$(cat "$src.sha256")
-	got=$(sha256sum < "$out" | cut -d' ' -f1)
-	rm -f "$out"
-	if [ "$want" != "$got" ]; then
-		fail_msg "sha256 differs: sent $want, received $got"
+	_x_want=$(cat "$_x_src.sha256")
+	_x_got=$(sha256sum < "$_x_out" | cut -d' ' -f1)
+	rm -f "$_x_out"
+	if [ "$_x_want" != "$_x_got" ]; then
+		fail_msg "sha256 differs: sent $_x_want, received $_x_got"
 		return 1
 	fi
 	return 0
