@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the TLS TX offload VM tests (selftests/vm/tls_tx_*.sh), sourced
+# after lib.sh. Kept out of selftests/vm/ so that no runner takes it for a
+# test. Connections go from netns a (eth0, the offloading sender) to netns b
+# (eth1, the receiver, in software), with tools/build/tlsnic-ktls at both
+# ends: the server in b receives, the client in a sends.
+
+KTLS="$TREE/tools/build/tlsnic-ktls"
+KTX_OUT=/tmp/ktls_tx
+KTX_PORT=7000
+KTX_CERT=/tmp/ktls_tx.cert
+KTX_KEY=/tmp/ktls_tx.key
+
+# tls_stat NS FIELD: a /proc/net/tls_stat counter of netns NS (per netns).
+tls_stat() {
+	ip netns exec "$1" cat /proc/net/tls_stat 2> /dev/null |
+		awk -v f="$2" '$1 == f { v = $2 } END { print v + 0 }'
+}
+
+# ktx_field FILE NAME: the NAME= values of FILE's result lines, one per line.
+ktx_field() {
+	sed -n "s/^ktls: .* $2=\([^ ]*\).*/\1/p" "$1"
+}
+
+# ktx_hashes FILE DIR: "xfer bytes sha256" of FILE's dir=DIR result lines.
+ktx_hashes() {
+	sed -n "s/^ktls: .* dir=$2 bytes=\([0-9]*\) sha256=\([0-9a-f]*\) .* xfer=\([0-9]*\) .*/\3 \1 \2/p" "$1"
+}
+
+# ktx_setup: certificate for the servers, tlsnic-ktls present, TLS TX
+# offload on eth0 and off on eth1, so that b receives in software.
+ktx_setup() {
+	if [ ! -x "$KTLS" ]; then
+		fail_msg "$KTLS missing; run make -C tools on the host"
+		return 1
+	fi
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$KTX_KEY" \
+		-out "$KTX_CERT" -subj /CN=tlsnic-ktls -days 2 > /dev/null 2>&1 ||
+		{ fail_msg "openssl req failed"; return 1; }
+	if [ "$(feature_state eth0 tls-hw-tx-offload)" = "off [fixed]" ]; then
+		fail_msg "eth0 does not offer tls-hw-tx-offload (devsim without its TLS TX engine?)"
+		return 1
+	fi
+	feature eth0 tls-hw-tx-offload on || return 1
+	[ "$(feature_state eth0 tls-hw-tx-offload)" = on ] ||
+		{ fail_msg "cannot turn tls-hw-tx-offload on for eth0"; return 1; }
+	feature eth1 tls-hw-tx-offload off || return 1
+	return 0
+}
+
+# ktx_run SERVER_ARGS CLIENT_ARGS: one connection (or --count of them), the
+# server in b, the client in a. Result lines in $KTX_OUT.s and $KTX_OUT.c.
+# Fails, with both ends' output as diagnostics, unless both exit 0 and
+# every byte the client sent arrived with the same SHA-256. Sets KTX_MBPS
+# to the sender's rate of the last transfer.
+ktx_run() {
+	KTX_PORT=$((KTX_PORT + 1))
+	KTX_MBPS=
+	# shellcheck disable=SC2086 # argument lists
+	ip netns exec b "$KTLS" --listen "$ADDR_B:$KTX_PORT" --cert "$KTX_CERT" \
+		--key "$KTX_KEY" --timeout 120 $1 > "$KTX_OUT.s" 2> "$KTX_OUT.s.err" &
+	spid=$!
+	# shellcheck disable=SC2086
+	ip netns exec a "$KTLS" --connect "$ADDR_B:$KTX_PORT" --timeout 120 $2 \
+		> "$KTX_OUT.c" 2> "$KTX_OUT.c.err"
+	cst=$?
+	wait "$spid"
+	sst=$?
+	if [ $cst -ne 0 ] || [ $sst -ne 0 ]; then
+		sed 's/^/# server: /' "$KTX_OUT.s" "$KTX_OUT.s.err"
+		sed 's/^/# client: /' "$KTX_OUT.c" "$KTX_OUT.c.err"
+		fail_msg "tlsnic-ktls failed (server $sst, client $cst)"
+		return 1
+	fi
+	sent=$(ktx_hashes "$KTX_OUT.c" tx)
+	if [ -z "$sent" ] || [ "$sent" != "$(ktx_hashes "$KTX_OUT.s" rx)" ]; then
+		sed 's/^/# server: /' "$KTX_OUT.s"
+		sed 's/^/# client: /' "$KTX_OUT.c"
+		fail_msg "sent and received hashes differ"
+		return 1
+	fi
+	if grep -h '^ktls: ' "$KTX_OUT.c" "$KTX_OUT.s" | grep -qv ' result=ok'; then
+		fail_msg "a transfer did not end with result=ok"
+		return 1
+	fi
+	KTX_MBPS=$(ktx_field "$KTX_OUT.c" mbps | tail -n 1)
+	return 0
+}
+
+# ktx_client_ktls_tx: every transfer of the client really used kTLS TX.
+ktx_client_ktls_tx() {
+	if ktx_field "$KTX_OUT.c" ktls_tx | grep -qv '^1$'; then
+		fail_msg "a transfer did not use kernel TLS on the sender"
+		return 1
+	fi
+}
+
+# ktx_snap: eth0's counters and netns a's tls_stat as "name value" lines,
+# for lib.sh's delta.
+ktx_snap() {
+	stats eth0
+	ip netns exec a cat /proc/net/tls_stat 2> /dev/null | awk '{ print $1, $2 }'
+}
+
+# ktx_wait_idle SECS: until eth0 has no TLS context left on the device
+# (sockets are destroyed asynchronously after close).
+ktx_wait_idle() {
+	i=0
+	while [ "$(counter eth0 tx_tls_ctx_active)" != 0 ]; do
+		i=$((i + 1))
+		if [ $i -gt $(($1 * 5)) ]; then
+			fail_msg "eth0 still has $(counter eth0 tx_tls_ctx_active) TLS contexts after $1 s"
+			return 1
+		fi
+		sleep 0.2
+	done
+	return 0
+}
+
+# ktx_dmesg_clean: no kernel warning since boot.
+ktx_dmesg_clean() {
+	if dmesg | grep -E 'WARNING:|BUG:|Call Trace:|refcount_t:' > /tmp/ktls_tx.dmesg; then
+		sed 's/^/# dmesg: /' /tmp/ktls_tx.dmesg
+		return 1
+	fi
+	return 0
+}
