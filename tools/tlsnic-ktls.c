@@ -194,6 +194,20 @@ conn_err(const struct conn *c, const char *fmt, ...)
 }
 
 static void __attribute__((format(printf, 2, 3)))
+conn_warn(const struct conn *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&out_lock);
+	fprintf(stderr, PROG ": conn %u: warning: %s\n", c->id, msg);
+	pthread_mutex_unlock(&out_lock);
+}
+
+static void __attribute__((format(printf, 2, 3)))
 conn_dbg(const struct conn *c, const char *fmt, ...)
 {
 	char msg[512];
@@ -1011,6 +1025,8 @@ static int ktls_check_openssl(struct conn *c)
 	const struct options *o = c->o;
 	bool bio_tx = BIO_get_ktls_send(SSL_get_wbio(c->ssl));
 	bool bio_rx = BIO_get_ktls_recv(SSL_get_rbio(c->ssl));
+	void (*report)(const struct conn *, const char *, ...) =
+		o->allow_no_ktls ? conn_warn : conn_err;
 	bool fail = false;
 
 	c->ktls_tx = kernel_tls_keyed(c->fd, TLS_TX);
@@ -1021,21 +1037,25 @@ static int ktls_check_openssl(struct conn *c)
 		return -1;
 	}
 	if (o->tx && !c->ktls_tx) {
-		conn_err(c, "OpenSSL did not enable kTLS TX (%s %s)%s", SSL_get_version(c->ssl),
-			 SSL_get_cipher_name(c->ssl),
-			 o->allow_no_ktls ? "; continuing (--allow-no-ktls)" : "");
+		report(c, "OpenSSL did not enable kTLS TX (%s %s)%s", SSL_get_version(c->ssl),
+		       SSL_get_cipher_name(c->ssl),
+		       o->allow_no_ktls ? "; continuing (--allow-no-ktls)" : "");
 		fail = true;
 	}
 	if (o->rx && !c->ktls_rx) {
-		conn_err(c, "OpenSSL did not enable kTLS RX (%s %s)%s%s", SSL_get_version(c->ssl),
-			 SSL_get_cipher_name(c->ssl),
-			 SSL_version(c->ssl) == TLS1_3_VERSION ?
+		report(c, "OpenSSL did not enable kTLS RX (%s %s)%s%s", SSL_get_version(c->ssl),
+		       SSL_get_cipher_name(c->ssl),
+		       SSL_version(c->ssl) == TLS1_3_VERSION ?
 				" - OpenSSL 3.0 implements kTLS RX for TLS 1.2 only" : "",
-			 o->allow_no_ktls ? "; continuing (--allow-no-ktls)" : "");
+		       o->allow_no_ktls ? "; continuing (--allow-no-ktls)" : "");
 		fail = true;
 	}
 	if (fail && !o->allow_no_ktls)
 		return -1;
+	if (o->tx && !c->ktls_tx && o->send == SEND_SENDFILE) {
+		conn_err(c, "SSL_sendfile needs kTLS TX, which OpenSSL did not enable");
+		return -1;
+	}
 	if (o->rx && conn_recv_method(c) != RECV_SSL) {
 		/* raw recv()/read() beside OpenSSL: only on kTLS, after its buffer */
 		if (!c->ktls_rx) {
@@ -1070,21 +1090,32 @@ static int handle_ctrl_record(struct conn *c, unsigned char type, const unsigned
 		else
 			conn_err(c, "malformed alert record (%zd bytes)", len);
 		return -1;
-	case TLS_RT_HANDSHAKE:
+	case TLS_RT_HANDSHAKE: {
 		/*
-		 * TLS 1.3 servers send NewSessionTicket after the handshake; the
+		 * TLS 1.3 servers send NewSessionTickets after the handshake; the
 		 * client may take over RX before reading them. Tickets are
 		 * optional to use, so skipping them is correct. Anything else
 		 * (KeyUpdate) cannot be followed by the kernel.
 		 */
-		if (SSL_version(c->ssl) == TLS1_3_VERSION && len >= 4 &&
-		    p[0] == SSL3_MT_NEWSESSION_TICKET) {
-			conn_dbg(c, "skipped a NewSessionTicket (%zd bytes) on kTLS RX", len);
-			return 1;
+		ssize_t off = 0;
+
+		while (SSL_version(c->ssl) == TLS1_3_VERSION && off + 4 <= len &&
+		       p[off] == SSL3_MT_NEWSESSION_TICKET) {
+			size_t mlen = (size_t)p[off + 1] << 16 | p[off + 2] << 8 | p[off + 3];
+
+			if (mlen > (size_t)(len - off - 4))
+				break;
+			conn_dbg(c, "skipped a NewSessionTicket (%zu bytes) on kTLS RX", mlen);
+			off += 4 + mlen;
 		}
-		conn_err(c, "unexpected handshake message type %u on kTLS RX%s", len ? p[0] : 0,
-			 len && p[0] == SSL3_MT_KEY_UPDATE ? " (KeyUpdate is not supported)" : "");
+		if (off == len && len)
+			return 1;
+		conn_err(c, "unexpected handshake message type %u on kTLS RX%s",
+			 off < len ? p[off] : 0,
+			 off < len && p[off] == SSL3_MT_KEY_UPDATE ?
+				" (KeyUpdate is not supported)" : "");
 		return -1;
+	}
 	default:
 		conn_err(c, "unexpected TLS record type %u (%zd bytes) on kTLS RX", type, len);
 		return -1;
@@ -1277,14 +1308,18 @@ static int raw_write_all(struct conn *c, const unsigned char *p, size_t len, int
 			 bool use_write)
 {
 	while (len) {
-		ssize_t n = use_write ? write(c->fd, p, len) :
-				        send(c->fd, p, len, flags | MSG_NOSIGNAL);
+		ssize_t n;
 
+		if (use_write)
+			n = write(c->fd, p, len);
+		else
+			n = send(c->fd, p, len, flags | MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			conn_err(c, "%s: %s", use_write ? "write" : "send",
-				 errno == EAGAIN ? "timed out (peer not reading)" : strerror(errno));
+				 errno == EAGAIN ? "timed out (peer not reading)" :
+				 strerror(errno));
 			return -1;
 		}
 		p += n;
@@ -1380,7 +1415,8 @@ static int send_splice(struct conn *c, struct payload *p)
 		ssize_t in = splice(p->fd, &off, pipefd[1], NULL, want, SPLICE_F_MOVE);
 
 		if (in <= 0) {
-			conn_err(c, "splice(file -> pipe): %s", in ? strerror(errno) : "file shrank");
+			conn_err(c, "splice(file -> pipe): %s",
+				 in ? strerror(errno) : "file shrank");
 			goto out;
 		}
 		left -= in;
@@ -2135,7 +2171,8 @@ int main(int argc, char **argv)
 			opt.seed = parse_size(optarg, "--seed");
 			break;
 		case O_EXPECT:
-			opt.nexpect = parse_list(optarg, "--expect-sha256", NULL, opt.expect_sha256);
+			opt.nexpect = parse_list(optarg, "--expect-sha256", NULL,
+						 opt.expect_sha256);
 			break;
 		case O_COUNT:
 			opt.count = parse_size(optarg, "--count");
@@ -2185,13 +2222,9 @@ int main(int argc, char **argv)
 	}
 	if (!dir)
 		dir = opt.server ? "rx" : "tx";
-	if (!strcmp(dir, "tx"))
-		opt.tx = true;
-	else if (!strcmp(dir, "rx"))
-		opt.rx = true;
-	else if (!strcmp(dir, "both"))
-		opt.tx = opt.rx = true;
-	else
+	opt.tx = !strcmp(dir, "tx") || !strcmp(dir, "both");
+	opt.rx = !strcmp(dir, "rx") || !strcmp(dir, "both");
+	if (!opt.tx && !opt.rx)
 		die("invalid --dir '%s' (tx, rx or both)", dir);
 	if (opt.file && opt.tx && opt.bytes_set)
 		die("--file and --bytes exclude each other when sending");
