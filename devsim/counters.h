@@ -44,6 +44,14 @@
 	C(rx_backlogged)	/* frames that waited for guest buffers */ \
 	C(rx_flushed)		/* waiting frames lost when the guest left */ \
 	C(tx_paused)		/* TX polls held back: peer congested */ \
+	/* The wire from this port to its peer (wire.h), faults and capture. */ \
+	C(wire_lost)							\
+	C(wire_reordered)	/* held back and overtaken */		\
+	C(wire_duplicated)						\
+	C(wire_dup_failed)	/* no device buffer for the copy */	\
+	C(wire_corrupted)						\
+	C(wire_captured)	/* frames written to the --pcap file */	\
+	C(wire_capture_errors)	/* frames lost to capture write errors */ \
 	/* Command channel. */						\
 	C(cmd_rx)		/* messages taken from the guest */	\
 	C(cmd_bad)		/* unusable header: ignored */		\

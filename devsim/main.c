@@ -25,6 +25,7 @@
 
 #include "ctx.h"
 #include "vhost.h"
+#include "wire.h"
 
 #define MAX_PORTS		16
 
@@ -43,6 +44,8 @@ struct options {
 	unsigned int nr_ports;
 	uint32_t max_contexts;
 	const char *stats_file;
+	struct dsim_wire_cfg wire;
+	const char *pcap_file;
 	bool tls_tx;
 	bool verbose;
 };
@@ -67,8 +70,24 @@ static void usage(FILE *f)
 		"                      off by default until the TLS milestone)\n"
 		"  --verbose           log vring and connection details\n"
 		"  --help              this text\n"
+		"The wire between two ports (after the sender's segmentation, encryption\n"
+		"and checksums, before the receiver's RX processing); PCT is a percentage\n"
+		"0..100 per frame, fractions allowed (0.5):\n"
+		"  --loss PCT          drop frames (wire_lost)\n"
+		"  --reorder PCT       hold frames back until %d later frames went by, or\n"
+		"                      %llu us (wire_reordered: held frames overtaken)\n"
+		"  --dup PCT           deliver frames twice (wire_duplicated)\n"
+		"  --corrupt PCT       flip one bit of a frame's TCP/UDP payload, leaving\n"
+		"                      the checksum wrong (wire_corrupted)\n"
+		"  --corrupt-fix-csum  corrupt with a matching checksum (undetectable)\n"
+		"  --seed N            fault stream seed (default 1); the same seed and\n"
+		"                      frame sequence give the same faults\n"
+		"  --pcap FILE         write every frame the wire delivers, after the\n"
+		"                      faults, to FILE (pcap, Ethernet, microseconds),\n"
+		"                      flushed every %llu ms and on exit (wire_captured)\n"
 		"On SIGINT/SIGTERM: prints 'port<N>.<counter> <value>' lines, exits 0.\n",
-		DSIM_MAX_CONTEXTS_DEFAULT, DSIM_MAX_CONTEXTS_LIMIT);
+		DSIM_MAX_CONTEXTS_DEFAULT, DSIM_MAX_CONTEXTS_LIMIT, DSIM_WIRE_REORDER_DEPTH,
+		DSIM_WIRE_REORDER_MAX_NS / 1000, DSIM_PCAP_FLUSH_NS / 1000000);
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -84,11 +103,35 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+static int parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_pct(const char *opt, const char *arg, double *out)
+{
+	if (dsim_wire_parse_pct(arg, out)) {
+		fprintf(stderr, "tlsnic-devsim: --%s wants a percentage 0..100 (e.g. 0.5), not '%s'\n",
+			opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
-		OPT_HELP
+		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
+		OPT_SEED, OPT_PCAP
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -97,12 +140,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "loss", required_argument, NULL, OPT_LOSS },
+		{ "reorder", required_argument, NULL, OPT_REORDER },
+		{ "dup", required_argument, NULL, OPT_DUP },
+		{ "corrupt", required_argument, NULL, OPT_CORRUPT },
+		{ "corrupt-fix-csum", no_argument, NULL, OPT_CORRUPT_FIX_CSUM },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "pcap", required_argument, NULL, OPT_PCAP },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->max_contexts = DSIM_MAX_CONTEXTS_DEFAULT;
+	o->wire.seed = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SOCKET:
@@ -135,6 +186,40 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
+		case OPT_LOSS:
+			if (parse_pct("loss", optarg, &o->wire.loss))
+				return -1;
+			break;
+		case OPT_REORDER:
+			if (parse_pct("reorder", optarg, &o->wire.reorder))
+				return -1;
+			break;
+		case OPT_DUP:
+			if (parse_pct("dup", optarg, &o->wire.dup))
+				return -1;
+			break;
+		case OPT_CORRUPT:
+			if (parse_pct("corrupt", optarg, &o->wire.corrupt))
+				return -1;
+			break;
+		case OPT_CORRUPT_FIX_CSUM:
+			o->wire.corrupt_fix_csum = true;
+			break;
+		case OPT_SEED:
+			if (parse_u64(optarg, &o->wire.seed)) {
+				fprintf(stderr,
+					"tlsnic-devsim: --seed wants an unsigned 64-bit integer, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_PCAP:
+			if (!optarg[0]) {
+				fprintf(stderr, "tlsnic-devsim: --pcap wants a file name\n");
+				return -1;
+			}
+			o->pcap_file = optarg;
+			break;
 		default:
 			usage(stderr);
 			return -1;
@@ -269,6 +354,8 @@ static void run(const struct options *o)
 		}
 		/* The clock is cheap (vDSO) but not free: look every 1024 passes. */
 		if (o->stats_file && !(idle & 1023) && now_ns() >= next_stats) {
+			/* Counters of captured frames move when the file is written. */
+			vport_capture_flush();
 			write_stats_file(o->stats_file);
 			next_stats = now_ns() + 1000000000u;
 		}
@@ -304,6 +391,8 @@ int main(int argc, char **argv)
 	cfg.max_contexts = o.max_contexts;
 	cfg.tls_tx = o.tls_tx;
 	cfg.verbose = o.verbose;
+	cfg.wire = &o.wire;
+	cfg.pcap_path = o.pcap_file;
 	ret = vport_setup(&cfg);
 	if (!ret)
 		ret = vport_start();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -27,8 +28,10 @@
 
 #include "cmd.h"
 #include "pipeline.h"
+#include "pcap.h"
 #include "tls_dev.h"
 #include "vhost.h"
+#include "wire.h"
 
 /* rte_vhost vring ids of the two queue pairs (uapi/tlsnic.h). */
 #define VRING_DATA_RX	0	/* device -> guest frames */
@@ -90,7 +93,10 @@ struct vport {
 	uint8_t *scratch;		/* DSIM_MAX_TX_BUF bytes */
 	struct rte_mbuf **backlog;	/* RX_BACKLOG frames with rx meta */
 	uint32_t bl_head, bl_tail;
+	uint32_t bl_queued;		/* added since the last vport_rx_kick() */
 	uint64_t bl_progress_tsc;	/* last time the guest took a frame */
+	struct dsim_wire wire;		/* from this port to its peer */
+	struct dsim_wire_ops wire_ops;
 };
 
 /* Frames on their way from one port's TX to its peer's RX. */
@@ -109,6 +115,10 @@ static bool verbose;
 static struct rte_mempool *big_pool, *small_pool;
 static struct rte_rcu_qsbr *rcu;
 static uint64_t rx_stall_cycles;
+static struct dsim_pcap capture;
+static const char *capture_path;
+static bool capturing;
+static int capture_err_reported;
 
 /* The socket path names the port; valid for any vid with a connection. */
 static struct vport *vport_of(int vid)
@@ -246,42 +256,129 @@ static bool vport_peer_paused(struct vport *vp)
 	return rte_rdtsc() - peer->bl_progress_tsc < rx_stall_cycles;
 }
 
-/* Hands a batch of wire frames to the peer port's RX side and its guest. */
-static void wire_flush(struct wire_batch *wb)
+/* The wire's clock: monotonic, for reorder deadlines and capture stamps. */
+static uint64_t wire_now_ns(void)
 {
-	struct vport *vp = wb->vp, *peer = vp->peer;
-	struct tlsnic_rx_meta meta, *hdr;
-	unsigned int i, n = wb->n, queued = 0;
+	struct timespec ts;
 
-	if (!n)
-		return;
-	wb->n = 0;
-	if (!peer || !__atomic_load_n(&peer->running, __ATOMIC_ACQUIRE) ||
-	    !(vport_enabled(peer) & VRING_MASK(VRING_DATA_RX))) {
-		vp->dp.cnt.drop_no_peer += n;
-		rte_pktmbuf_free_bulk(wb->pkts, n);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool vport_can_receive(struct vport *vp)
+{
+	return vp && __atomic_load_n(&vp->running, __ATOMIC_ACQUIRE) &&
+	       (vport_enabled(vp) & VRING_MASK(VRING_DATA_RX));
+}
+
+/*
+ * A frame off the wire (struct dsim_wire_ops.deliver): the peer's RX
+ * pipeline, then its RX packet buffer; vport_rx_kick() passes it on.
+ */
+static void wire_deliver(void *arg, const struct dsim_wire_pkt *pkt)
+{
+	struct vport *vp = arg, *peer = vp->peer;
+	struct rte_mbuf *m = pkt->handle;
+	struct tlsnic_rx_meta meta, *hdr;
+
+	/* A frame held back on the wire may outlive the peer's guest. */
+	if (!vport_can_receive(peer)) {
+		vp->dp.cnt.drop_no_peer++;
+		rte_pktmbuf_free(m);
 		return;
 	}
 	if (!backlog_count(peer))
 		peer->bl_progress_tsc = rte_rdtsc();
+	dsim_rx_process(&peer->dp, pkt->data, pkt->len, &meta);
+	/* Every mbuf here has the default headroom or more. */
+	hdr = (struct tlsnic_rx_meta *)rte_pktmbuf_prepend(m, sizeof(meta));
+	memcpy(hdr, &meta, sizeof(meta));
+	if (backlog_count(peer) == RX_BACKLOG) {
+		peer->dp.cnt.rx_no_buffer++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	peer->backlog[peer->bl_tail++ % RX_BACKLOG] = m;
+	peer->bl_queued++;
+}
+
+static void wire_drop(void *arg, const struct dsim_wire_pkt *pkt)
+{
+	(void)arg;
+	rte_pktmbuf_free(pkt->handle);
+}
+
+static struct rte_mbuf *frame_mbuf_alloc(size_t len)
+{
+	struct rte_mempool *pool;
+	struct rte_mbuf *m;
+
+	pool = len <= SMALL_BUF_SIZE - RTE_PKTMBUF_HEADROOM ? small_pool : big_pool;
+	m = rte_pktmbuf_alloc(pool);
+	if (!m && pool == small_pool)
+		m = rte_pktmbuf_alloc(big_pool);
+	if (!m || rte_pktmbuf_tailroom(m) < len) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int wire_clone(void *arg, const struct dsim_wire_pkt *pkt, struct dsim_wire_pkt *copy)
+{
+	struct rte_mbuf *m = frame_mbuf_alloc(pkt->len);
+
+	(void)arg;
+	if (!m)
+		return -ENOMEM;
+	copy->handle = m;
+	copy->data = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)pkt->len);
+	copy->len = pkt->len;
+	memcpy(copy->data, pkt->data, pkt->len);
+	return 0;
+}
+
+/* Moves what the wire delivered to a port on into its guest. */
+static void vport_rx_kick(struct vport *vp)
+{
+	uint32_t queued = vp->bl_queued;
+
+	if (!queued)
+		return;
+	vp->bl_queued = 0;
+	vport_rx_drain(vp, __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE));
+	/* The oldest go first: what is left of these has to wait. */
+	vp->dp.cnt.rx_backlogged += RTE_MIN(queued, backlog_count(vp));
+}
+
+/* Puts a batch of frames on the wire to the peer port. */
+static void wire_flush(struct wire_batch *wb)
+{
+	struct vport *vp = wb->vp;
+	unsigned int i, n = wb->n;
+	uint64_t now = 0;
+
+	if (!n)
+		return;
+	wb->n = 0;
+	if (!vport_can_receive(vp->peer)) {
+		vp->dp.cnt.drop_no_peer += n;
+		rte_pktmbuf_free_bulk(wb->pkts, n);
+		return;
+	}
+	if (vp->wire.faults || vp->wire.pcap)
+		now = wire_now_ns();
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = wb->pkts[i];
+		const struct dsim_wire_pkt pkt = {
+			.handle = m,
+			.data = rte_pktmbuf_mtod(m, uint8_t *),
+			.len = m->data_len,
+		};
 
-		dsim_rx_process(&peer->dp, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &meta);
-		/* Every mbuf here has the default headroom or more. */
-		hdr = (struct tlsnic_rx_meta *)rte_pktmbuf_prepend(m, sizeof(meta));
-		memcpy(hdr, &meta, sizeof(meta));
-		if (backlog_count(peer) == RX_BACKLOG) {
-			peer->dp.cnt.rx_no_buffer++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		peer->backlog[peer->bl_tail++ % RX_BACKLOG] = m;
-		queued++;
+		dsim_wire_xmit(&vp->wire, &pkt, now, &vp->wire_ops);
 	}
-	vport_rx_drain(peer, __atomic_load_n(&peer->vid, __ATOMIC_ACQUIRE));
-	/* The oldest go first: what is left of this batch has to wait. */
-	peer->dp.cnt.rx_backlogged += RTE_MIN(queued, backlog_count(peer));
+	vport_rx_kick(vp->peer);
 }
 
 static void wire_queue(struct wire_batch *wb, struct rte_mbuf *m)
@@ -294,17 +391,10 @@ static void wire_queue(struct wire_batch *wb, struct rte_mbuf *m)
 static uint8_t *wire_alloc(void *arg, size_t len)
 {
 	struct wire_batch *wb = arg;
-	struct rte_mempool *pool;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = frame_mbuf_alloc(len);
 
-	pool = len <= SMALL_BUF_SIZE - RTE_PKTMBUF_HEADROOM ? small_pool : big_pool;
-	m = rte_pktmbuf_alloc(pool);
-	if (!m && pool == small_pool)
-		m = rte_pktmbuf_alloc(big_pool);
-	if (!m || rte_pktmbuf_tailroom(m) < len) {
-		rte_pktmbuf_free(m);
+	if (!m)
 		return NULL;
-	}
 	/* The pipeline builds one frame at a time: alloc, fill, send. */
 	rte_pktmbuf_free(wb->pending);
 	wb->pending = m;
@@ -474,6 +564,62 @@ static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
 	return work;
 }
 
+/* Capture totals move when a flush completes; ports show them as counters. */
+static void capture_sync_counters(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports && i < DSIM_PCAP_MAX_SOURCES; i++) {
+		vports[i].dp.cnt.wire_captured = capture.captured[i];
+		vports[i].dp.cnt.wire_capture_errors = capture.errors[i];
+	}
+}
+
+static void capture_report(void)
+{
+	/* Once per distinct failure: a full disk must not flood the log. */
+	if (!capture.err || capture.err == capture_err_reported)
+		return;
+	capture_err_reported = capture.err;
+	fprintf(stderr, "tlsnic-devsim: capture %s: write failed: %s%s (wire_capture_errors)\n",
+		capture_path, strerror(capture.err),
+		capture.broken ? ", cannot cut the file back, capture stopped" : "");
+}
+
+void vport_capture_flush(void)
+{
+	if (!capturing)
+		return;
+	dsim_pcap_flush(&capture);
+	capture_report();
+	capture_sync_counters();
+}
+
+/* Time-driven wire work: reordered frames due out, a capture due to disk. */
+static unsigned int vport_wire_tick(void)
+{
+	unsigned int i, n, work = 0;
+	bool held = false;
+	uint64_t now;
+
+	for (i = 0; i < nr_vports; i++)
+		held |= dsim_wire_held_count(&vports[i].wire) != 0;
+	if (!held && !(capturing && capture.used))
+		return 0;
+	now = wire_now_ns();
+	for (i = 0; i < nr_vports && held; i++) {
+		struct vport *vp = &vports[i];
+
+		n = dsim_wire_poll(&vp->wire, now, &vp->wire_ops);
+		if (n && vp->peer)
+			vport_rx_kick(vp->peer);
+		work += n;
+	}
+	if (capturing && dsim_pcap_flush_due(&capture, now))
+		vport_capture_flush();
+	return work;
+}
+
 unsigned int vport_poll(void)
 {
 	unsigned int i, work = 0;
@@ -508,7 +654,7 @@ unsigned int vport_poll(void)
 		else
 			work += vport_poll_tx(vp, vid);
 	}
-	return work;
+	return work + vport_wire_tick();
 }
 
 bool vport_any_running(void)
@@ -567,13 +713,61 @@ static int vport_register(struct vport *vp)
 	return 0;
 }
 
+/* Capture timestamps are taken on the monotonic clock; pcap wants UTC. */
+static int64_t monotonic_to_utc_ns(void)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000 +
+	       (real.tv_nsec - mono.tv_nsec);
+}
+
+static int capture_open(const char *path)
+{
+	int ret = dsim_pcap_open(&capture, path, monotonic_to_utc_ns());
+
+	if (ret) {
+		fprintf(stderr, "tlsnic-devsim: cannot create capture file %s: %s\n", path,
+			strerror(-ret));
+		return ret;
+	}
+	capture_path = path;
+	capturing = true;
+	return 0;
+}
+
+static void capture_close(void)
+{
+	int ret;
+
+	if (!capturing)
+		return;
+	ret = dsim_pcap_close(&capture);
+	capture_report();
+	if (ret && ret != -capture.err)
+		fprintf(stderr, "tlsnic-devsim: capture %s: %s\n", capture_path, strerror(-ret));
+	capture_sync_counters();
+	capturing = false;
+}
+
 int vport_setup(const struct vport_config *cfg)
 {
+	static const struct dsim_wire_cfg no_faults;
+	const struct dsim_wire_cfg *wcfg = cfg->wire ? cfg->wire : &no_faults;
 	unsigned int i;
 	size_t sz;
 	int ret;
 
 	verbose = cfg->verbose;
+	if (dsim_wire_cfg_check(wcfg))
+		return -EINVAL;
+	if (cfg->pcap_path) {
+		ret = capture_open(cfg->pcap_path);
+		if (ret)
+			return ret;
+	}
 	rx_stall_cycles = rte_get_tsc_hz() / 1000 * RX_STALL_MS;
 	big_pool = rte_pktmbuf_pool_create("dsim_big", BIG_POOL_SIZE, POOL_CACHE, 0,
 					   BIG_BUF_SIZE, SOCKET_ID_ANY);
@@ -611,7 +805,17 @@ int vport_setup(const struct vport_config *cfg)
 			return -ENAMETOOLONG;
 		strcpy(vp->path, cfg->paths[i]);
 		vp->peer = (i ^ 1) < nr_vports ? &vports[i ^ 1] : NULL;
+		dsim_wire_init(&vp->wire, wcfg, i, &vp->dp.cnt, capturing ? &capture : NULL);
+		vp->wire_ops.deliver = wire_deliver;
+		vp->wire_ops.drop = wire_drop;
+		vp->wire_ops.clone = wire_clone;
+		vp->wire_ops.arg = vp;
 	}
+	if (verbose && wcfg != &no_faults)
+		fprintf(stderr,
+			"tlsnic-devsim: wire: loss %g%% reorder %g%% dup %g%% corrupt %g%%%s seed %" PRIu64 "\n",
+			wcfg->loss, wcfg->reorder, wcfg->dup, wcfg->corrupt,
+			wcfg->corrupt_fix_csum ? " (fixed checksums)" : "", wcfg->seed);
 	for (i = 0; i < nr_vports; i++) {
 		ret = vport_register(&vports[i]);
 		if (ret)
@@ -648,6 +852,18 @@ void vport_stop(void)
 			vp->registered = false;
 		}
 	}
+	/*
+	 * Frames still held back on the wire are delivered (to peers that are
+	 * gone: drop_no_peer) rather than vanish uncounted; then the capture
+	 * is complete.
+	 */
+	if (vports) {
+		uint64_t now = wire_now_ns();
+
+		for (i = 0; i < nr_vports; i++)
+			dsim_wire_release_all(&vports[i].wire, now, &vports[i].wire_ops);
+	}
+	capture_close();
 }
 
 void vport_free(void)
@@ -664,6 +880,7 @@ void vport_free(void)
 	free(vports);
 	vports = NULL;
 	nr_vports = 0;
+	capture_close();
 	rte_free(rcu);
 	rte_mempool_free(big_pool);
 	rte_mempool_free(small_pool);
@@ -673,6 +890,8 @@ int vport_print_counters(FILE *f)
 {
 	unsigned int i;
 
+	if (capturing)
+		capture_sync_counters();
 	for (i = 0; i < nr_vports; i++) {
 		struct vport *vp = &vports[i];
 

@@ -7,12 +7,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "wire.h"
+
 struct vport_config {
 	const char *const *paths;	/* socket per port; port 2k wired to 2k+1 */
 	unsigned int nr_ports;
 	uint32_t max_contexts;
 	bool tls_tx;			/* plug in the TLS TX engine (tls_dev.h) */
 	bool verbose;
+	const struct dsim_wire_cfg *wire;	/* faults; NULL: a perfect wire */
+	const char *pcap_path;		/* capture every frame to it; or NULL */
 };
 
 /* Creates pools, ports and vhost-user servers; returns 0 or -errno. */
@@ -29,10 +33,18 @@ unsigned int vport_poll(void);
 bool vport_any_running(void);
 void vport_thread_online(void);
 void vport_thread_offline(void);
-/* Stops the servers; connected devices are destroyed. Data path offline. */
+/*
+ * Stops the servers (connected devices are destroyed), releases frames
+ * held on the wire and completes the capture file. Data path offline.
+ */
 void vport_stop(void);
 /* Wipes every context and frees everything. */
 void vport_free(void);
+/*
+ * Writes out the buffered part of the capture (the data path does so by
+ * itself every DSIM_PCAP_FLUSH_NS). Data-path thread.
+ */
+void vport_capture_flush(void);
 /* Prints every port's counters; data-path thread (or after vport_stop). */
 int vport_print_counters(FILE *f);
 
