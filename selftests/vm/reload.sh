@@ -14,7 +14,8 @@ require_vm
 
 MIB=${TLSNIC_XFER_MIB:-64}
 DATA=/tmp/reload.data
-KO="$TREE/driver/tlsnic.ko"
+# The module the guest booted with (tools/tlsnic-vm copies it).
+KO=${TLSNIC_KO:-$TREE/driver/tlsnic.ko}
 ROUNDS=2
 
 ktap_plan $((1 + ROUNDS * 5))
