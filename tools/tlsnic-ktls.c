@@ -82,7 +82,7 @@
 #define TLS_ALERT_CLOSE_NOTIFY 0
 #define TLS_MAX_PLAIN 16384
 /* Longest --read-ahead pause after our Finished (see stall_for_peer_data). */
-#define READ_AHEAD_STALL_MS 3000
+#define READ_AHEAD_STALL_MS 15000
 
 enum ktls_mode { KTLS_NONE, KTLS_OPENSSL, KTLS_SETSOCKOPT };
 enum send_method { SEND_WRITE, SEND_SEND, SEND_SENDFILE, SEND_SPLICE, SEND_MORE };

@@ -255,9 +255,16 @@ for tls in 1.2 1.3; do
 		rxout=$OUT.s
 	fi
 	name="tls$tls read-ahead: records buffered by OpenSSL handed to kTLS RX"
-	if ktls_pair "--ktls setsockopt --tls $tls $sargs" "--ktls setsockopt --tls $tls $cargs" &&
-	   expect_lines "$rxout" rx 5 && all_kernel "$rxout"; then
+	# Under TCG the peer's data may miss the stall window (the first
+	# keying loads gcm(aes)); one more try before calling it a skip.
+	pre=0
+	for try in 1 2; do
+		ktls_pair "--ktls setsockopt --tls $tls $sargs" "--ktls setsockopt --tls $tls $cargs" &&
+			expect_lines "$rxout" rx 5 && all_kernel "$rxout" || { pre=fail; break; }
 		pre=$(field "$rxout" prebuffered | head -n 1)
+		[ "${pre:-0}" -gt 0 ] && break
+	done
+	if [ "$pre" != fail ]; then
 		if [ "${pre:-0}" -gt 0 ]; then
 			ktap_pass "$name ($pre bytes)"
 		else
