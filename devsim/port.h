@@ -28,7 +28,7 @@
 #define DSIM_MAX_TSO_FRAME	(DSIM_ETH_HLEN + DSIM_MAX_VLAN_TAGS * DSIM_VLAN_HLEN + \
 				 DSIM_IPV6_HLEN + 65535)
 /* Smaller segments are refused: the driver segments those in software. */
-#define DSIM_MIN_MSS		64
+#define DSIM_MIN_MSS		TLSNIC_TSO_MIN_MSS
 /* Record bytes before the frame (TLS resync): a full TLS 1.2 record. */
 #define DSIM_MAX_DUMP_LEN	(5 + 16384 + 2048)
 /* Largest guest TX buffer after the virtio-net header. */

@@ -147,7 +147,7 @@ drop:
 	return NETDEV_TX_OK;
 }
 
-/* Never hand the device a frame larger than it can segment. */
+/* Never hand the device a TSO frame it cannot segment. */
 netdev_features_t tlsnic_features_check(struct sk_buff *skb,
 					struct net_device *dev,
 					netdev_features_t features)
@@ -155,7 +155,9 @@ netdev_features_t tlsnic_features_check(struct sk_buff *skb,
 	struct tlsnic_priv *priv = netdev_priv(dev);
 
 	features = vlan_features_check(skb, features);
-	if (skb_is_gso(skb) && skb->len > priv->max_tso_bytes)
+	if (skb_is_gso(skb) &&
+	    (skb->len > priv->max_tso_bytes ||
+	     skb_shinfo(skb)->gso_size < TLSNIC_TSO_MIN_MSS))
 		features &= ~NETIF_F_GSO_MASK;
 	return features;
 }

@@ -166,6 +166,9 @@ enum tlsnic_gso_type {
 	TLSNIC_GSO_TCPV6	= 2,
 };
 
+/* Smallest TSO mss the device accepts; smaller ones are segmented by the host. */
+#define TLSNIC_TSO_MIN_MSS	64
+
 struct tlsnic_tx_meta {
 	__le16 flags;		/* TLSNIC_TX_F_* */
 	__le16 csum_start;	/* frame offset where the L4 sum starts */
