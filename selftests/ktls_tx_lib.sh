@@ -54,23 +54,30 @@ ktx_setup() {
 	return 0
 }
 
-# ktx_run SERVER_ARGS CLIENT_ARGS: one connection (or --count of them), the
-# server in b, the client in a. Result lines in $KTX_OUT.s and $KTX_OUT.c.
-# Fails, with both ends' output as diagnostics, unless both exit 0 and
-# every byte the client sent arrived with the same SHA-256. Sets KTX_MBPS
-# to the sender's rate of the last transfer.
-ktx_run() {
+# ktx_start SERVER_ARGS CLIENT_ARGS: start one connection (or --count of
+# them) in the background, the server in b, the client in a; their pids in
+# KTX_SPID and KTX_CPID, their output in $KTX_OUT.s and $KTX_OUT.c.
+ktx_start() {
 	KTX_PORT=$((KTX_PORT + 1))
-	KTX_MBPS=
 	# shellcheck disable=SC2086 # argument lists
 	ip netns exec b "$KTLS" --listen "$ADDR_B:$KTX_PORT" --cert "$KTX_CERT" \
 		--key "$KTX_KEY" --timeout 120 $1 > "$KTX_OUT.s" 2> "$KTX_OUT.s.err" &
-	spid=$!
+	KTX_SPID=$!
 	# shellcheck disable=SC2086
 	ip netns exec a "$KTLS" --connect "$ADDR_B:$KTX_PORT" --timeout 120 $2 \
-		> "$KTX_OUT.c" 2> "$KTX_OUT.c.err"
+		> "$KTX_OUT.c" 2> "$KTX_OUT.c.err" &
+	KTX_CPID=$!
+}
+
+# ktx_finish: wait for ktx_start's connection. Fails, with both ends' output
+# as diagnostics, unless both exit 0 and every byte the client sent arrived
+# with the same SHA-256. Sets KTX_MBPS to the sender's rate of the last
+# transfer.
+ktx_finish() {
+	KTX_MBPS=
+	wait "$KTX_CPID"
 	cst=$?
-	wait "$spid"
+	wait "$KTX_SPID"
 	sst=$?
 	if [ $cst -ne 0 ] || [ $sst -ne 0 ]; then
 		sed 's/^/# server: /' "$KTX_OUT.s" "$KTX_OUT.s.err"
@@ -91,6 +98,12 @@ ktx_run() {
 	fi
 	KTX_MBPS=$(ktx_field "$KTX_OUT.c" mbps | tail -n 1)
 	return 0
+}
+
+# ktx_run SERVER_ARGS CLIENT_ARGS: ktx_start and ktx_finish.
+ktx_run() {
+	ktx_start "$1" "$2"
+	ktx_finish
 }
 
 # ktx_client_ktls_tx: every transfer of the client really used kTLS TX.
