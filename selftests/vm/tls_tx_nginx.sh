@@ -1,0 +1,256 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# TLS TX device offload under a real server: nginx (OpenSSL 3 with kTLS,
+# "ssl_conf_command Options KTLS", sendfile on) in netns a serves a 64 MiB
+# random file over TLS 1.2 from eth0 (tls-hw-tx-offload on); curl in netns b
+# fetches it, once with ECDHE-RSA-AES128-GCM-SHA256 and once with
+# AES256-GCM-SHA384:
+#
+#  - curl got the file (sha256sum's hash) over the cipher it asked for;
+#  - nginx sent it with SSL_sendfile, i.e. OpenSSL handed the socket to
+#    kernel TLS (its debug log for connections from b);
+#  - the socket was offloaded (TlsTxDevice in netns a), the device encrypted
+#    at least the file's size (tx_tls_encrypted_packets/bytes) and dropped
+#    nothing for lack of sync data;
+#  - with ethtool -K eth0 tls-hw-tx-offload off the same fetch works in
+#    software kTLS (TlsTxSw) and the offload counters stay still;
+#  - after nginx stops, every device context is released, nothing dropped,
+#    no kernel warning.
+#
+# nginx runs from /tmp (the guest's /etc is read-only): its config, pid,
+# logs and temp paths all live in $NGX_DIR.
+#
+# tools/tlsnic-vm --devsim-args=--tls-tx --timeout 1200 -- selftests/vm/tls_tx_nginx.sh
+# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 1200
+
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../ktls_tx_lib.sh"
+require_vm
+
+NGINX=/usr/sbin/nginx
+NGX_DIR=/tmp/nginx
+NGX_PORT=8443
+NGX_LOG=$NGX_DIR/error.log
+NGX_PID=$NGX_DIR/nginx.pid
+DATA=$NGX_DIR/www/data
+GOT=/tmp/tls_tx_nginx.got
+MIB64=$((64 * 1024 * 1024))
+
+ktap_plan 14
+
+# ngx_conf: nginx's configuration on stdout. Only what the test needs; TLS
+# 1.2 only, the two ciphers curl asks for, kTLS through OpenSSL.
+# debug_connection turns on debug logging for b's connections only, for
+# nginx's "SSL_sendfile: N" lines (the Debian build has --with-debug).
+ngx_conf() {
+	cat <<EOF
+user root;
+worker_processes 1;
+daemon on;
+pid $NGX_PID;
+error_log $NGX_LOG info;
+
+events {
+	worker_connections 64;
+	debug_connection $ADDR_B;
+}
+
+http {
+	access_log $NGX_DIR/access.log;
+	client_body_temp_path $NGX_DIR/client_body;
+	proxy_temp_path $NGX_DIR/proxy;
+	fastcgi_temp_path $NGX_DIR/fastcgi;
+	uwsgi_temp_path $NGX_DIR/uwsgi;
+	scgi_temp_path $NGX_DIR/scgi;
+	default_type application/octet-stream;
+	sendfile on;
+	keepalive_timeout 0;
+
+	server {
+		listen $ADDR_A:$NGX_PORT ssl;
+		ssl_certificate $KTX_CERT;
+		ssl_certificate_key $KTX_KEY;
+		ssl_protocols TLSv1.2;
+		ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:AES256-GCM-SHA384;
+		ssl_conf_command Options KTLS;
+		root $NGX_DIR/www;
+	}
+}
+EOF
+}
+
+# ngx_problems: nginx's own complaints (not its debug chatter) as diagnostics.
+ngx_problems() {
+	grep -E '\[(emerg|alert|crit|error|warn)\]' "$NGX_LOG" 2> /dev/null |
+		tail -n 20 | sed 's/^/# nginx: /'
+}
+
+# ngx_start: nginx in netns a, listening once it returns (it binds before
+# daemonizing); waits for the pid file the daemon writes afterwards.
+ngx_start() {
+	if [ ! -x "$NGINX" ]; then
+		fail_msg "$NGINX missing (nginx-light)"
+		return 1
+	fi
+	rm -rf "$NGX_DIR"
+	mkdir -p "$NGX_DIR/www" || return 1
+	ngx_conf > "$NGX_DIR/nginx.conf" || return 1
+	if ! ip netns exec a "$NGINX" -c "$NGX_DIR/nginx.conf" -p "$NGX_DIR/" \
+		-e "$NGX_LOG" > "$NGX_DIR/start.out" 2>&1; then
+		sed 's/^/# nginx: /' "$NGX_DIR/start.out"
+		ngx_problems
+		fail_msg "nginx did not start"
+		return 1
+	fi
+	i=0
+	while [ ! -s "$NGX_PID" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || { fail_msg "nginx wrote no pid file"; return 1; }
+		sleep 0.1
+	done
+	NGX_MASTER=$(cat "$NGX_PID")
+	ktap_diag "nginx master pid $NGX_MASTER, listening on $ADDR_A:$NGX_PORT"
+	return 0
+}
+
+# ngx_stop: SIGQUIT (graceful) to the master from the pid file, then wait
+# until it is gone.
+ngx_stop() {
+	[ -n "${NGX_MASTER:-}" ] || { fail_msg "nginx was not running"; return 1; }
+	kill -QUIT "$NGX_MASTER" || { fail_msg "cannot signal nginx $NGX_MASTER"; return 1; }
+	i=0
+	while kill -0 "$NGX_MASTER" 2> /dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			kill -TERM "$NGX_MASTER"
+			fail_msg "nginx $NGX_MASTER still running 10 s after SIGQUIT"
+			return 1
+		fi
+		sleep 0.1
+	done
+	ngx_problems
+	return 0
+}
+
+# fetch CIPHER: curl in netns b downloads the file over TLS 1.2 with CIPHER.
+# Fails unless curl succeeds, negotiated TLS 1.2 and CIPHER, and got
+# sha256sum's hash of the file. Remembers where nginx's log stood, so that
+# sendfile_bytes sees this fetch only.
+fetch() {
+	FETCH_LOG_OFF=$(wc -c < "$NGX_LOG")
+	rm -f "$GOT"
+	ip netns exec b curl -sS -v --fail --tlsv1.2 --tls-max 1.2 -k \
+		--ciphers "$1" --max-time 900 -o "$GOT" \
+		-w 'curl: http %{http_code} bytes %{size_download} speed %{speed_download} B/s time %{time_total} s\n' \
+		"https://$ADDR_A:$NGX_PORT/data" > /tmp/tls_tx_nginx.curl 2> /tmp/tls_tx_nginx.curl.err
+	rc=$?
+	sed 's/^/# /' /tmp/tls_tx_nginx.curl
+	if [ $rc -ne 0 ]; then
+		grep -v '^[<>{}*] ' /tmp/tls_tx_nginx.curl.err | sed 's/^/# curl: /'
+		grep -E '^\* (SSL|TLS)' /tmp/tls_tx_nginx.curl.err | sed 's/^/# curl: /'
+		ngx_problems
+		fail_msg "curl exited with $rc"
+		return 1
+	fi
+	if ! grep -qF "SSL connection using TLSv1.2 / $1" /tmp/tls_tx_nginx.curl.err; then
+		grep '^\* SSL connection' /tmp/tls_tx_nginx.curl.err | sed 's/^/# curl: /'
+		fail_msg "curl did not report TLSv1.2 with $1"
+		return 1
+	fi
+	want=$(cat "$DATA.sha256")
+	got=$(sha256sum < "$GOT" | cut -d' ' -f1)
+	rm -f "$GOT"
+	[ "$want" = "$got" ] || { fail_msg "sha256 differs: file $want, curl got $got"; return 1; }
+	return 0
+}
+
+# sendfile_bytes MIN: nginx's SSL_sendfile calls since the last fetch
+# started moved at least MIN bytes (they log what each call returned).
+sendfile_bytes() {
+	n=$(tail -c +$((FETCH_LOG_OFF + 1)) "$NGX_LOG" |
+		sed -n 's/.* SSL_sendfile: \([0-9][0-9]*\)$/\1/p' |
+		awk '{ s += $1; c++ } END { printf "%d %d\n", c, s }')
+	calls=${n% *}
+	bytes=${n#* }
+	ktap_diag "nginx: $calls SSL_sendfile calls, $bytes bytes"
+	[ "$bytes" -ge "$1" ] ||
+		{ fail_msg "nginx sent $bytes bytes with SSL_sendfile, expected >= $1 (no kTLS?)"; return 1; }
+}
+
+# offloaded BEFORE AFTER: one socket in netns a offloaded, none in software,
+# the device encrypted at least the file and dropped nothing.
+offloaded() {
+	dev=$(delta TlsTxDevice "$1" "$2")
+	sw=$(delta TlsTxSw "$1" "$2")
+	pk=$(delta tx_tls_encrypted_packets "$1" "$2")
+	by=$(delta tx_tls_encrypted_bytes "$1" "$2")
+	ns=$(delta tx_tls_drop_no_sync_data "$1" "$2")
+	ktap_diag "TlsTxDevice +$dev TlsTxSw +$sw tx_tls_encrypted_packets +$pk bytes +$by drop_no_sync_data +$ns"
+	[ "$dev" -eq 1 ] && [ "$sw" -eq 0 ] ||
+		{ fail_msg "expected one offloaded socket, no software one"; return 1; }
+	[ "$pk" -gt 0 ] && [ "$by" -ge "$MIB64" ] ||
+		{ fail_msg "device encrypted $by bytes in $pk packets, expected >= $MIB64"; return 1; }
+	[ "$ns" -eq 0 ] || { fail_msg "$ns frames dropped for lack of sync data"; return 1; }
+}
+
+# software BEFORE AFTER: one socket in software kTLS, the offload counters
+# still.
+software() {
+	dev=$(delta TlsTxDevice "$1" "$2")
+	sw=$(delta TlsTxSw "$1" "$2")
+	pk=$(delta tx_tls_encrypted_packets "$1" "$2")
+	by=$(delta tx_tls_encrypted_bytes "$1" "$2")
+	ctx=$(delta tx_tls_ctx "$1" "$2")
+	ktap_diag "offload off: TlsTxDevice +$dev TlsTxSw +$sw tx_tls_encrypted_packets +$pk bytes +$by tx_tls_ctx +$ctx"
+	[ "$dev" -eq 0 ] && [ "$sw" -eq 1 ] ||
+		{ fail_msg "expected one software kTLS socket, no offloaded one"; return 1; }
+	[ "$pk" -eq 0 ] && [ "$by" -eq 0 ] && [ "$ctx" -eq 0 ] ||
+		{ fail_msg "offload counters moved with the offload off"; return 1; }
+}
+
+# ktx_setup: the throw-away certificate, offload on eth0 (off on eth1), one
+# warm-up kTLS connection.
+if ktx_setup && mkdir -p "$NGX_DIR/www" && make_data /tmp/tls_tx_nginx.data 64 &&
+   ngx_start && mv /tmp/tls_tx_nginx.data "$DATA" &&
+   mv /tmp/tls_tx_nginx.data.sha256 "$DATA.sha256"; then
+	ktap_pass "setup: eth0 offloads TLS TX, nginx serves a 64 MiB file on $ADDR_A:$NGX_PORT"
+else
+	ktap_fail "setup: eth0 offloads TLS TX, nginx serves a 64 MiB file on $ADDR_A:$NGX_PORT"
+fi
+
+for cipher in ECDHE-RSA-AES128-GCM-SHA256 AES256-GCM-SHA384; do
+	before=$(ktx_snap)
+	ktap_check "$cipher: curl got the 64 MiB file over TLS 1.2" fetch "$cipher"
+	after=$(ktx_snap)
+	ktap_check "$cipher: nginx sent it with SSL_sendfile (kTLS)" sendfile_bytes "$MIB64"
+	ktap_check "$cipher: offloaded, device encrypted the file, no sync-data drop" \
+		offloaded "$before" "$after"
+done
+
+ktap_check "ethtool -K eth0 tls-hw-tx-offload off" feature eth0 tls-hw-tx-offload off
+before=$(ktx_snap)
+if fetch ECDHE-RSA-AES128-GCM-SHA256 && sendfile_bytes "$MIB64"; then
+	ktap_pass "offload off: curl got the file, nginx used SSL_sendfile"
+else
+	ktap_fail "offload off: curl got the file, nginx used SSL_sendfile"
+fi
+after=$(ktx_snap)
+ktap_check "offload off: software kTLS, offload counters still" software "$before" "$after"
+
+ktap_check "nginx stopped" ngx_stop
+ktap_check "every device context released after close" ktx_wait_idle 10
+no_drops() {
+	for c in tx_tls_drop_no_sync_data tx_tls_drop_orphan tx_tls_drop_dump_nomem \
+		 tx_tls_ctx_err tx0_drops; do
+		v=$(counter eth0 $c)
+		[ "$v" = 0 ] || { fail_msg "$c = $v"; return 1; }
+	done
+	[ "$(counter eth0 tx_tls_ctx)" = "$(counter eth0 tx_tls_del)" ] ||
+		{ fail_msg "tx_tls_ctx $(counter eth0 tx_tls_ctx) != tx_tls_del $(counter eth0 tx_tls_del)"; return 1; }
+}
+ktap_check "no TLS frame dropped, no context refused or leaked" no_drops
+ktap_check "no kernel warning" ktx_dmesg_clean
+
+rm -rf "$NGX_DIR/www" "$GOT"
+ktap_finish
