@@ -8,7 +8,8 @@
 # test, then ktap_finish, which exits 0 when nothing failed (kselftest
 # convention: 1 on failure, 4 when everything was skipped).
 
-TREE=$(cd "$(dirname "$0")/../.." && pwd)
+# The guest knows the tree (tools/tlsnic-vm); else it is where the test is.
+TREE=${TLSNIC_TREE:-$(cd "$(dirname "$0")/../.." && pwd)}
 TCPXFER="$TREE/tools/build/tcpxfer"
 NETSETUP="$TREE/tools/vm/netsetup"
 ADDR_A=10.77.0.1
