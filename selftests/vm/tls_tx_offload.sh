@@ -14,7 +14,9 @@
 #  - ethtool -K eth0 tls-hw-tx-offload off: new connections are software
 #    (TlsTxSw), the offload counters stay still; a connection offloaded
 #    before the switch keeps being encrypted by the device;
-#  - offloaded and software 64 MiB rates side by side (diagnostic);
+#  - ethtool -K eth0 tx off under an offloaded socket: the stack checksums
+#    the plaintext, the driver has the device redo it on the ciphertext;
+#  - offloaded and software 64 MiB rates and guest CPU time (diagnostic);
 #  - every device context released after the sockets close, nothing
 #    dropped for lack of sync data, no kernel warning.
 #
@@ -31,7 +33,7 @@ SIZES_BYTES=$((1 + 1024 + 16383 + 16385 + 1048576 + 67108864))
 BIG=/tmp/tls_tx_offload.data
 MID=/tmp/tls_tx_offload.mid
 
-ktap_plan 24
+ktap_plan 26
 
 if ktx_setup && make_data "$BIG" 64 && make_data "$MID" 16; then
 	ktap_pass "setup: eth0 offloads TLS TX, eth1 does not, 64 and 16 MiB files"
@@ -93,9 +95,17 @@ for cipher in aes128gcm aes256gcm; do
 		offloaded "$what" "$before" "$after" $((4 * 1024 * 1024 + 16386))
 done
 
+# cpu_ticks: busy time of the whole guest so far (user..softirq, in ticks).
+# Both ends run in the guest; the receiver's share is the same in A and B.
+cpu_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+}
+
 # A/B: the same 64 MiB offloaded, then in software.
 before=$(ktx_snap)
+t0=$(cpu_ticks)
 if ktx_run "--expect-sha256 $(cat "$BIG.sha256")" "--send sendfile --file $BIG"; then
+	CPU_HW=$(($(cpu_ticks) - t0))
 	RATE_HW=$KTX_MBPS
 	ktap_pass "A/B offloaded 64 MiB: sha256sum's hash at b"
 else
@@ -109,7 +119,9 @@ ktap_check "ethtool -K eth0 tls-hw-tx-offload off" \
 	feature eth0 tls-hw-tx-offload off
 
 before=$(ktx_snap)
+t0=$(cpu_ticks)
 if ktx_run "--expect-sha256 $(cat "$BIG.sha256")" "--send sendfile --file $BIG"; then
+	CPU_SW=$(($(cpu_ticks) - t0))
 	RATE_SW=$KTX_MBPS
 	ktap_pass "A/B software 64 MiB: sha256sum's hash at b"
 else
@@ -126,6 +138,7 @@ software() {
 }
 ktap_check "offload off: socket in software, offload counters still" software
 ktap_diag "64 MiB sendfile a->b: offloaded ${RATE_HW:-?} Mbit/s, software ${RATE_SW:-?} Mbit/s (sender)"
+ktap_diag "guest CPU busy for it: offloaded ${CPU_HW:-?} ticks, software ${CPU_SW:-?} ticks (USER_HZ $(getconf CLK_TCK))"
 
 # A socket offloaded before the switch goes on being encrypted by the device.
 feature eth0 tls-hw-tx-offload on
@@ -152,6 +165,30 @@ n=$(delta tx_tls_encrypted_bytes "$mid" "$after")
 ktap_diag "after the switch the device encrypted $n more bytes"
 ktap_check "offload switched off mid-transfer: device kept encrypting that socket" \
 	test "$n" -gt 0
+
+# Device checksum switched off under an offloaded socket: the stack now
+# checksums the plaintext, the driver has the device checksum the ciphertext.
+feature eth0 tls-hw-tx-offload on
+enc0=$(counter eth0 tx_tls_encrypted_bytes)
+ktx_start "--expect-sha256 $(cat "$MID.sha256")" "--send sendfile --file $MID"
+i=0
+while [ "$(counter eth0 tx_tls_encrypted_bytes)" = "$enc0" ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+feature eth0 tx off
+mid=$(ktx_snap)
+if ktx_finish; then
+	ktap_pass "tx checksumming switched off mid-transfer: sha256sum's hash at b"
+else
+	ktap_fail "tx checksumming switched off mid-transfer: sha256sum's hash at b"
+fi
+after=$(ktx_snap)
+n=$(delta tx_tls_csum_fixup "$mid" "$after")
+ktap_diag "tx_tls_csum_fixup +$n"
+ktap_check "tx checksumming off: device checksummed the ciphertext" test "$n" -gt 0
+feature eth0 tx on
+feature eth0 tso on
 
 ktap_check "every device context released after close" ktx_wait_idle 10
 ktap_check "tx_tls_ctx == tx_tls_del" \
