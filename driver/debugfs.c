@@ -5,6 +5,10 @@
  *   info      mode, what IDENTIFY reported at probe, ring state
  *   identify  reading it runs IDENTIFY again through the command channel
  *             (exercises tlsnic_cmd_exec() from user space)
+ *   tx_hold   1: sent frames are not reaped (they keep their skb, pages and
+ *             TLS context references) until 0 and the next TX poll; for
+ *             tests of what must outlive queued frames. NAPI polls busily
+ *             meanwhile, and the TX watchdog fires if it lasts 5 s.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -74,6 +78,7 @@ void tlsnic_debugfs_add(struct tlsnic_priv *priv)
 			    &tlsnic_info_fops);
 	debugfs_create_file("identify", 0400, priv->debugfs, priv,
 			    &tlsnic_identify_fops);
+	debugfs_create_bool("tx_hold", 0600, priv->debugfs, &priv->tx_hold);
 }
 
 void tlsnic_debugfs_del(struct tlsnic_priv *priv)

@@ -161,6 +161,7 @@ struct tlsnic_priv {
 	atomic64_t tx_timeouts;
 
 	struct tlsnic_ktls *ktls;	/* TLS TX offload (ktls.c), or NULL */
+	bool tx_hold;			/* debugfs: completions stay on the ring */
 
 	struct dentry *debugfs;
 };

@@ -171,7 +171,9 @@ void tlsnic_tx_reclaim(struct tlsnic_qp *qp, int budget)
 	struct sk_buff *skb;
 
 	__netif_tx_lock(txq, smp_processor_id());
-	while ((skb = virtqueue_get_buf(qp->svq, &len))) {
+	/* Test knob (debugfs tx_hold): what a queued frame keeps alive. */
+	while (!READ_ONCE(qp->priv->tx_hold) &&
+	       (skb = virtqueue_get_buf(qp->svq, &len))) {
 		pkts++;
 		bytes += skb->len;
 		tlsnic_ktls_tx_release(skb);
