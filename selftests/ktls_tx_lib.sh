@@ -23,9 +23,10 @@ ktx_field() {
 	sed -n "s/^ktls: .* $2=\([^ ]*\).*/\1/p" "$1"
 }
 
-# ktx_hashes FILE DIR: "xfer bytes sha256" of FILE's dir=DIR result lines.
+# ktx_hashes FILE DIR: "bytes sha256" of FILE's dir=DIR result lines, sorted:
+# parallel connections finish, and are numbered at each end, in any order.
 ktx_hashes() {
-	sed -n "s/^ktls: .* dir=$2 bytes=\([0-9]*\) sha256=\([0-9a-f]*\) .* xfer=\([0-9]*\) .*/\3 \1 \2/p" "$1"
+	sed -n "s/^ktls: .* dir=$2 bytes=\([0-9]*\) sha256=\([0-9a-f]*\) .*/\1 \2/p" "$1" | sort
 }
 
 # ktx_setup: certificate for the servers, tlsnic-ktls present, TLS TX

@@ -9,7 +9,10 @@
 #    0, tx_tls_del == tx_tls_ctx) and the next socket is offloaded again;
 #  - eth0 taken down and up under a running offloaded transfer: the kernel
 #    moves the socket to software (tls_device_down), the driver releases the
-#    context once the frames that name it completed, the transfer finishes;
+#    context, the transfer finishes;
+#  - the same with sent frames held on the ring (debugfs tx_hold): the
+#    device context outlives tls_dev_del until those frames completed
+#    (ARCHITECTURE invariant 2), then it is destroyed;
 #  - the driver unbound from eth0's device under a running transfer, then
 #    bound again: no crash or warning, and the new eth0 offloads again.
 #
@@ -22,7 +25,7 @@ require_vm
 
 MID=/tmp/tls_tx_contexts.data
 
-ktap_plan 13
+ktap_plan 17
 
 if ktx_setup && ktx_wait_idle 10 && make_data "$MID" 16; then
 	ktap_pass "setup: eth0 offloads TLS TX, eth1 does not, 16 MiB file"
@@ -87,10 +90,43 @@ after=$(ktx_snap)
 ktap_diag "tx_tls_del_deferred +$(delta tx_tls_del_deferred "$before" "$after")"
 ktap_check "context released after tls_device_down" ktx_wait_idle 10
 
-# --- unbind the driver under a transfer, bind it again
-
 VDEV=$(basename "$(ip netns exec a readlink -f /sys/class/net/eth0/device)")
 DRV=/sys/bus/virtio/drivers/tlsnic
+
+# --- tls_dev_del while frames naming the context are still on the ring
+
+# debugfs tx_hold leaves sent frames unreaped: the link goes down with
+# frames of the offloaded socket on the ring, so tls_device_down's
+# tls_dev_del must not destroy the device context yet; the context goes
+# once the frames complete after the link is up again.
+mount -t debugfs none /sys/kernel/debug 2> /dev/null
+HOLD=/sys/kernel/debug/tlsnic/$VDEV/tx_hold
+enc0=$(counter eth0 tx_tls_encrypted_bytes)
+before=$(ktx_snap)
+if [ -w "$HOLD" ] && start_transfer "$enc0" && echo 1 > "$HOLD" && sleep 0.3 &&
+   ip -n a link set eth0 down; then
+	active=$(counter eth0 tx_tls_ctx_active)
+	echo 0 > "$HOLD"
+	mid=$(ktx_snap)
+	ktap_diag "link down with frames held: tx_tls_ctx_active $active, tx_tls_del_deferred +$(delta tx_tls_del_deferred "$before" "$mid")"
+	ktap_check "tls_dev_del with frames queued: context kept (tx_tls_del_deferred)" \
+		test "$active" = 1 -a "$(delta tx_tls_del_deferred "$before" "$mid")" = 1
+else
+	echo 0 > "$HOLD" 2> /dev/null
+	ktap_fail "tls_dev_del with frames queued: context kept (no $HOLD, or no transfer)"
+fi
+ip -n a link set eth0 up
+if ktx_finish; then
+	ktap_pass "transfer across the held link flap: sha256sum's hash at b"
+else
+	ktap_fail "transfer across the held link flap: sha256sum's hash at b"
+fi
+ktap_check "deferred context destroyed once its frames completed" ktx_wait_idle 10
+ktap_check "tx_tls_ctx == tx_tls_del, no destroy refused" test \
+	"$(counter eth0 tx_tls_ctx)" = "$(counter eth0 tx_tls_del)" -a \
+	"$(counter eth0 tx_tls_del_err)" = 0
+
+# --- unbind the driver under a transfer, bind it again
 
 # rewire: the rebound NIC appears in the root netns; put it back as eth0 in a.
 rewire() {
