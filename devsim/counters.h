@@ -44,6 +44,7 @@
 	C(rx_backlogged)	/* frames that waited for guest buffers */ \
 	C(rx_flushed)		/* waiting frames lost when the guest left */ \
 	C(tx_paused)		/* TX polls held back: peer congested */ \
+	C(tx_pool_empty)	/* TX polls held back: port's mbufs used up */ \
 	/* The wire from this port to its peer (wire.h), faults and capture. */ \
 	C(wire_lost)							\
 	C(wire_reordered)	/* held back and overtaken */		\

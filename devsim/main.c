@@ -265,19 +265,22 @@ static int build_lcores_arg(char *buf, size_t size)
  * With --no-huge, DPDK 22.11 forces the legacy memory model, which it refuses
  * to combine with --in-memory; --no-shconf gives the same independence
  * between instances (no shared config, no IPC socket) and a per-process
- * prefix keeps the runtime directories apart.
+ * prefix keeps the runtime directories apart. Without --in-memory, -m sets
+ * the memory (64 MB otherwise).
  */
-static int eal_init(const char *prog, bool verbose)
+static int eal_init(const char *prog, bool verbose, unsigned int nr_ports)
 {
-	static char lcores[4096], prefix[64];
+	static char lcores[4096], prefix[64], mem[32];
 	char *eal_argv[] = {
 		(char *)prog, lcores, "--no-huge", "--no-pci", "--no-shconf", prefix,
-		"--no-telemetry",
+		"-m", mem, "--no-telemetry",
 		verbose ? "--log-level=7" : "--log-level=4", NULL
 	};
 	int ret;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=tlsnic-devsim-%d", (int)getpid());
+	/* Each port has its own mbuf pools (vhost.c). */
+	snprintf(mem, sizeof(mem), "%u", vport_eal_mem_mb(nr_ports));
 	ret = build_lcores_arg(lcores, sizeof(lcores));
 	if (ret) {
 		fprintf(stderr, "tlsnic-devsim: cannot read CPU affinity: %s\n", strerror(-ret));
@@ -383,7 +386,7 @@ int main(int argc, char **argv)
 	/* Short idle sleeps are only short with a small timer slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 
-	if (eal_init(argv[0], o.verbose))
+	if (eal_init(argv[0], o.verbose, o.nr_ports))
 		return 1;
 
 	cfg.paths = o.paths;

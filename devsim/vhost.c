@@ -22,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_vhost.h>
@@ -56,17 +57,34 @@
 #define RX_STALL_MS	20
 
 /*
- * Dequeued TX buffers are linear up to the largest mbuf (buf_len is 16 bits);
- * a TSO frame with resync data can exceed it and is flattened in a scratch
- * buffer. Frames built by the device (TSO segments, replies) come from the
- * small pool when they fit. Both fit in the 64 MB that EAL takes with
- * --no-huge (-m cannot be combined with --in-memory there).
+ * Buffers are per port, so a guest that stops draining can only use up what
+ * its peer sends it, never another pair's buffers. Each port has:
+ *
+ * - a pool of small mbufs for its dequeued TX buffers, the frames it builds
+ *   (TSO segments, replies) and its commands. rte_vhost attaches an external
+ *   buffer (EXTBUF, freed with the mbuf) to a dequeued TX buffer that does
+ *   not fit, so a small frame (an ACK) takes a small buffer, a TSO frame a
+ *   linear buffer of its size for the time it is processed; past 64 KiB
+ *   (buf_len is 16 bits) it is chained and flattened in a scratch buffer.
+ *   The pool holds the peer's whole RX backlog and what is on the wire, so
+ *   the port's own TX and commands keep going when the peer stalls.
+ * - a pool of frame-sized mbufs for the larger frames it builds or copies
+ *   (jumbo frames); a frame in an external buffer is copied into a pooled
+ *   one before it goes on the wire, so no guest-sized buffer waits in a
+ *   backlog.
+ *
+ * EAL memory is sized for the ports (vport_eal_mem_mb()).
  */
-#define BIG_BUF_SIZE	UINT16_MAX
-#define BIG_POOL_SIZE	255
 #define SMALL_BUF_SIZE	RTE_MBUF_DEFAULT_BUF_SIZE
-#define SMALL_POOL_SIZE	8191
+#define FRAME_BUF_SIZE	(RTE_PKTMBUF_HEADROOM + DSIM_MAX_FRAME)
 #define POOL_CACHE	32
+/* A TX buffer rte_vhost chains (past 64 KiB) takes this many small mbufs. */
+#define CHAIN_SEGS	((DSIM_MAX_TX_BUF + RTE_MBUF_DEFAULT_DATAROOM - 1) / \
+			 RTE_MBUF_DEFAULT_DATAROOM)
+#define SMALL_POOL_SIZE	4095
+#define FRAME_POOL_SIZE	511
+/* EAL memory beyond the pools: rte_vhost, external TX buffers, rings. */
+#define EAL_MEM_BASE_MB	32
 
 /* Offloads the device does not do through the virtio-net header. */
 #define VIRTIO_OFFLOAD_FEATURES						\
@@ -80,6 +98,8 @@ struct vport {
 	struct dsim_port dp;		/* data-path thread only */
 	char path[PATH_MAX];
 	struct vport *peer;
+	struct rte_mempool *pool;	/* small mbufs (see SMALL_POOL_SIZE) */
+	struct rte_mempool *frame_pool;	/* mbufs for a whole frame */
 	bool registered;
 	/* Shared with the vhost-user message thread (__atomic). */
 	int vid;			/* -1: no device */
@@ -112,7 +132,17 @@ struct wire_batch {
 static struct vport *vports;
 static unsigned int nr_vports;
 static bool verbose;
-static struct rte_mempool *big_pool, *small_pool;
+/*
+ * A port's small pool outlasts its peer's backlog: frames parked there and
+ * on the wire, a burst of chained TX buffers, the frames being built and
+ * the lcore cache. The frame pool outlasts the backlog that pauses TX.
+ */
+_Static_assert(SMALL_POOL_SIZE >= RX_BACKLOG + DSIM_WIRE_HOLD_MAX + BURST * CHAIN_SEGS +
+	       4 * BURST + 1 + POOL_CACHE * 3 / 2, "small pool outlasts the backlog");
+_Static_assert(FRAME_POOL_SIZE >= RX_PAUSE_THRESH + DSIM_WIRE_HOLD_MAX + 2 * BURST + 1 +
+	       POOL_CACHE * 3 / 2, "frame pool outlasts a paused backlog");
+_Static_assert(FRAME_BUF_SIZE <= UINT16_MAX, "mbuf buf_len is 16 bits");
+
 static struct rte_rcu_qsbr *rcu;
 static uint64_t rx_stall_cycles;
 static struct dsim_pcap capture;
@@ -308,15 +338,16 @@ static void wire_drop(void *arg, const struct dsim_wire_pkt *pkt)
 	rte_pktmbuf_free(pkt->handle);
 }
 
-static struct rte_mbuf *frame_mbuf_alloc(size_t len)
+/* A buffer for a frame port vp sends: from its own pools only. */
+static struct rte_mbuf *frame_mbuf_alloc(struct vport *vp, size_t len)
 {
 	struct rte_mempool *pool;
 	struct rte_mbuf *m;
 
-	pool = len <= SMALL_BUF_SIZE - RTE_PKTMBUF_HEADROOM ? small_pool : big_pool;
+	pool = len <= SMALL_BUF_SIZE - RTE_PKTMBUF_HEADROOM ? vp->pool : vp->frame_pool;
 	m = rte_pktmbuf_alloc(pool);
-	if (!m && pool == small_pool)
-		m = rte_pktmbuf_alloc(big_pool);
+	if (!m && pool == vp->pool)
+		m = rte_pktmbuf_alloc(vp->frame_pool);
 	if (!m || rte_pktmbuf_tailroom(m) < len) {
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -326,9 +357,8 @@ static struct rte_mbuf *frame_mbuf_alloc(size_t len)
 
 static int wire_clone(void *arg, const struct dsim_wire_pkt *pkt, struct dsim_wire_pkt *copy)
 {
-	struct rte_mbuf *m = frame_mbuf_alloc(pkt->len);
+	struct rte_mbuf *m = frame_mbuf_alloc(arg, pkt->len);
 
-	(void)arg;
 	if (!m)
 		return -ENOMEM;
 	copy->handle = m;
@@ -391,7 +421,7 @@ static void wire_queue(struct wire_batch *wb, struct rte_mbuf *m)
 static uint8_t *wire_alloc(void *arg, size_t len)
 {
 	struct wire_batch *wb = arg;
-	struct rte_mbuf *m = frame_mbuf_alloc(len);
+	struct rte_mbuf *m = frame_mbuf_alloc(wb->vp, len);
 
 	if (!m)
 		return NULL;
@@ -414,17 +444,22 @@ static void wire_send(void *arg, uint8_t *frame, size_t len)
 		wire_queue(wb, m);
 		return;
 	}
-	/* Sent in place: trim the TX buffer to the frame, keep the mbuf. */
+	/*
+	 * Sent in place: trim the TX buffer to the frame, keep the mbuf. Not
+	 * an external buffer: that is sized for the guest's buffer and must
+	 * not wait in the peer's backlog.
+	 */
 	m = wb->src;
 	base = m ? rte_pktmbuf_mtod(m, uint8_t *) : NULL;
-	if (m && !wb->src_used && frame >= base && frame + len <= base + m->data_len) {
+	if (m && !wb->src_used && !RTE_MBUF_HAS_EXTBUF(m) && frame >= base &&
+	    frame + len <= base + m->data_len) {
 		rte_pktmbuf_adj(m, (uint16_t)(frame - base));
 		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - len));
 		wb->src_used = true;
 		wire_queue(wb, m);
 		return;
 	}
-	/* A frame in the scratch buffer (the TX buffer was chained): copy. */
+	/* In the scratch buffer (chained TX buffer) or an external one: copy. */
 	base = wire_alloc(arg, len);
 	if (!base) {
 		wb->vp->dp.cnt.drop_no_mbuf++;
@@ -464,7 +499,12 @@ static unsigned int vport_poll_tx(struct vport *vp, int vid)
 	struct rte_mbuf *pkts[BURST];
 	unsigned int i, n;
 
-	n = rte_vhost_dequeue_burst(vid, VRING_DATA_TX, big_pool, pkts, BURST);
+	/* Guest buffers stay in its ring until the port has mbufs again. */
+	if (rte_mempool_avail_count(vp->pool) < BURST) {
+		vp->dp.cnt.tx_pool_empty++;
+		return 0;
+	}
+	n = rte_vhost_dequeue_burst(vid, VRING_DATA_TX, vp->pool, pkts, BURST);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -504,7 +544,7 @@ static unsigned int vport_send_msgs(struct vport *vp, int vid)
 		const struct dsim_msg *msg = &q->slots[(q->head + i) % DSIM_MSGQ_LEN];
 		char *data;
 
-		pkts[i] = rte_pktmbuf_alloc(small_pool);
+		pkts[i] = rte_pktmbuf_alloc(vp->pool);
 		if (!pkts[i])
 			break;
 		data = rte_pktmbuf_append(pkts[i], (uint16_t)msg->len);
@@ -543,7 +583,7 @@ static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
 	budget = RTE_MIN(dsim_msgq_space(&vp->dp.msgq), (uint32_t)BURST);
 	if (!budget)
 		return work;
-	n = rte_vhost_dequeue_burst(vid, VRING_CMD_TX, small_pool, pkts, (uint16_t)budget);
+	n = rte_vhost_dequeue_burst(vid, VRING_CMD_TX, vp->pool, pkts, (uint16_t)budget);
 	for (i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		const uint8_t *msg;
@@ -700,7 +740,7 @@ static int vport_register(struct vport *vp)
 	ret = remove_stale_socket(vp->path);
 	if (ret)
 		return ret;
-	if (rte_vhost_driver_register(vp->path, 0)) {
+	if (rte_vhost_driver_register(vp->path, RTE_VHOST_USER_EXTBUF_SUPPORT)) {
 		fprintf(stderr, "tlsnic-devsim: cannot register vhost-user socket %s\n", vp->path);
 		return -EINVAL;
 	}
@@ -752,6 +792,67 @@ static void capture_close(void)
 	capturing = false;
 }
 
+/*
+ * rte_pktmbuf_pool_create() without IOVA contiguity: the device copies with
+ * the CPU, and with --no-huge's 4 KiB pages a contiguous 2 KiB mbuf would
+ * take a page of its own.
+ */
+static struct rte_mempool *mbuf_pool_create(const char *name, unsigned int n,
+					    uint16_t buf_size)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = buf_size };
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) + buf_size, POOL_CACHE,
+				      sizeof(priv), SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (!mp)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL))
+		goto err_free;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) != (int)n)
+		goto err_free;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+
+err_free:
+	rte_mempool_free(mp);
+	return NULL;
+}
+
+static int vport_pools_create(struct vport *vp)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "dsim_p%u", vp->dp.id);
+	vp->pool = mbuf_pool_create(name, SMALL_POOL_SIZE, SMALL_BUF_SIZE);
+	snprintf(name, sizeof(name), "dsim_f%u", vp->dp.id);
+	vp->frame_pool = mbuf_pool_create(name, FRAME_POOL_SIZE, FRAME_BUF_SIZE);
+	if (!vp->pool || !vp->frame_pool) {
+		fprintf(stderr, "tlsnic-devsim: port%u: cannot create mbuf pools: %s\n",
+			vp->dp.id, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static size_t pool_bytes(unsigned int n, unsigned int buf_size)
+{
+	uint32_t elt = (uint32_t)(sizeof(struct rte_mbuf) + buf_size);
+
+	/* Objects, the ring, the pool with its per-lcore caches, slack. */
+	return (size_t)n * rte_mempool_calc_obj_size(elt, 0, NULL) +
+	       (size_t)rte_align32pow2(n + 1) * sizeof(void *) + (512 << 10);
+}
+
+unsigned int vport_eal_mem_mb(unsigned int nr_ports)
+{
+	size_t per_port = pool_bytes(SMALL_POOL_SIZE, SMALL_BUF_SIZE) +
+			  pool_bytes(FRAME_POOL_SIZE, FRAME_BUF_SIZE);
+
+	return EAL_MEM_BASE_MB + (unsigned int)((nr_ports * per_port + (1 << 20) - 1) >> 20);
+}
+
 int vport_setup(const struct vport_config *cfg)
 {
 	static const struct dsim_wire_cfg no_faults;
@@ -769,15 +870,6 @@ int vport_setup(const struct vport_config *cfg)
 			return ret;
 	}
 	rx_stall_cycles = rte_get_tsc_hz() / 1000 * RX_STALL_MS;
-	big_pool = rte_pktmbuf_pool_create("dsim_big", BIG_POOL_SIZE, POOL_CACHE, 0,
-					   BIG_BUF_SIZE, SOCKET_ID_ANY);
-	small_pool = rte_pktmbuf_pool_create("dsim_small", SMALL_POOL_SIZE, POOL_CACHE, 0,
-					     SMALL_BUF_SIZE, SOCKET_ID_ANY);
-	if (!big_pool || !small_pool) {
-		fprintf(stderr, "tlsnic-devsim: cannot create mbuf pools: %s\n",
-			rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
 	sz = rte_rcu_qsbr_get_memsize(1);
 	rcu = rte_zmalloc("dsim_rcu", sz, RTE_CACHE_LINE_SIZE);
 	if (!rcu || rte_rcu_qsbr_init(rcu, 1) || rte_rcu_qsbr_thread_register(rcu, DATA_THREAD_ID))
@@ -797,6 +889,9 @@ int vport_setup(const struct vport_config *cfg)
 		tls_dev_counters_reset(i);
 		if (cfg->tls_tx)
 			vp->dp.tls = &tls_dev_tx_ops;
+		ret = vport_pools_create(vp);
+		if (ret)
+			return ret;
 		vp->scratch = malloc(DSIM_MAX_TX_BUF);
 		vp->backlog = calloc(RX_BACKLOG, sizeof(*vp->backlog));
 		if (!vp->scratch || !vp->backlog)
@@ -876,14 +971,14 @@ void vport_free(void)
 		dsim_port_fini(&vports[i].dp);
 		free(vports[i].scratch);
 		free(vports[i].backlog);
+		rte_mempool_free(vports[i].pool);
+		rte_mempool_free(vports[i].frame_pool);
 	}
 	free(vports);
 	vports = NULL;
 	nr_vports = 0;
 	capture_close();
 	rte_free(rcu);
-	rte_mempool_free(big_pool);
-	rte_mempool_free(small_pool);
 }
 
 int vport_print_counters(FILE *f)

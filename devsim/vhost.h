@@ -19,6 +19,8 @@ struct vport_config {
 	const char *pcap_path;		/* capture every frame to it; or NULL */
 };
 
+/* EAL memory (-m, MB) that nr_ports ports need: their pools and the rest. */
+unsigned int vport_eal_mem_mb(unsigned int nr_ports);
 /* Creates pools, ports and vhost-user servers; returns 0 or -errno. */
 int vport_setup(const struct vport_config *cfg);
 /* Starts listening on every socket. */

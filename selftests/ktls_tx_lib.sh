@@ -109,7 +109,12 @@ ktx_run() {
 
 # ktx_client_ktls_tx: every transfer of the client really used kTLS TX.
 ktx_client_ktls_tx() {
-	if ktx_field "$KTX_OUT.c" ktls_tx | grep -qv '^1$'; then
+	_k_tx=$(ktx_field "$KTX_OUT.c" ktls_tx)
+	if [ -z "$_k_tx" ]; then
+		fail_msg "the client reported no transfer"
+		return 1
+	fi
+	if printf '%s\n' "$_k_tx" | grep -qv '^1$'; then
 		fail_msg "a transfer did not use kernel TLS on the sender"
 		return 1
 	fi

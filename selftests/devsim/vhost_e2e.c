@@ -4,12 +4,14 @@
  *
  *   vhost_e2e DEVSIM_BINARY
  *
- * Starts the device on two vhost-user sockets and plays both guests with
- * DPDK's virtio-user PMD (ports 0 and 1, two queue pairs each, like the
- * tlsnic driver): IDENTIFY and context commands on queue pair 1, frames with
- * tlsnic metadata on queue pair 0. What arrives on the other port is checked
- * with the naive reference checksum of devsim_test.h, and the device's own
- * counters (--stats-file, then its exit output) must agree. Prints KTAP.
+ * Starts the device on four vhost-user sockets (two wired pairs, 0-1 and
+ * 2-3) and plays every guest with DPDK's virtio-user PMD (two queue pairs
+ * each, like the tlsnic driver): IDENTIFY and context commands on queue
+ * pair 1, frames with tlsnic metadata on queue pair 0. What arrives on the
+ * other port is checked with the naive reference checksum of devsim_test.h,
+ * and the device's own counters (--stats-file, then its exit output) must
+ * agree. A guest that stops posting RX buffers must stall its own pair
+ * only. Prints KTAP.
  */
 #include <endian.h>
 #include <errno.h>
@@ -29,9 +31,10 @@
 #define NB_DESC		256
 #define DATA_Q		0
 #define CMD_Q		1
+#define NR_PORTS	4
 
 static char dir[] = "/tmp/vhost_e2e.XXXXXX";
-static char sock[2][128], stats_path[128];
+static char sock[NR_PORTS][128], stats_path[128];
 static pid_t devsim_pid = -1;
 static FILE *devsim_out;
 static struct rte_mempool *pool, *big_pool;
@@ -49,12 +52,12 @@ static uint64_t now_ms(void)
 static int start_devsim(const char *bin)
 {
 	char line[256];
-	int fds[2];
+	int fds[2], i;
 
 	if (!mkdtemp(dir) || pipe(fds))
 		return -1;
-	snprintf(sock[0], sizeof(sock[0]), "%s/p0.sock", dir);
-	snprintf(sock[1], sizeof(sock[1]), "%s/p1.sock", dir);
+	for (i = 0; i < NR_PORTS; i++)
+		snprintf(sock[i], sizeof(sock[i]), "%s/p%d.sock", dir, i);
 	snprintf(stats_path, sizeof(stats_path), "%s/stats", dir);
 	devsim_pid = fork();
 	if (devsim_pid < 0)
@@ -63,8 +66,9 @@ static int start_devsim(const char *bin)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execl(bin, bin, "--socket", sock[0], "--socket", sock[1], "--max-contexts", "4",
-		      "--stats-file", stats_path, (char *)NULL);
+		execl(bin, bin, "--socket", sock[0], "--socket", sock[1], "--socket", sock[2],
+		      "--socket", sock[3], "--max-contexts", "4", "--stats-file", stats_path,
+		      (char *)NULL);
 		perror(bin);
 		_exit(127);
 	}
@@ -94,10 +98,11 @@ static long long stat_value(unsigned int port, const char *name)
 	return v;
 }
 
-/* Waits until the stats file shows the counter at want (up to 3 s). */
-static bool stat_reaches(unsigned int port, const char *name, long long want)
+/* Waits until the stats file shows the counter at want (up to ms). */
+static bool stat_reaches_ms(unsigned int port, const char *name, long long want,
+			    unsigned int ms)
 {
-	uint64_t end = now_ms() + 3000;
+	uint64_t end = now_ms() + ms;
 	long long v;
 
 	do {
@@ -108,6 +113,11 @@ static bool stat_reaches(unsigned int port, const char *name, long long want)
 	} while (now_ms() < end);
 	printf("# port%u.%s is %lld, want %lld\n", port, name, v, want);
 	return false;
+}
+
+static bool stat_reaches(unsigned int port, const char *name, long long want)
+{
+	return stat_reaches_ms(port, name, want, 3000);
 }
 
 static int setup_port(uint16_t port)
@@ -214,7 +224,7 @@ static bool identify(void)
 	struct tlsnic_identify id;
 	uint16_t port;
 
-	for (port = 0; port < 2; port++) {
+	for (port = 0; port < NR_PORTS; port++) {
 		CHECK(command(port, TLSNIC_OP_IDENTIFY, &cmd, sizeof(cmd), &id, sizeof(id)) ==
 		      TLSNIC_ST_OK, "port %u: no IDENTIFY reply", port);
 		CHECK(le16toh(id.port) == port && le32toh(id.max_contexts) == 4 &&
@@ -342,6 +352,194 @@ static bool plain_frame(void)
 	return true;
 }
 
+/* ---- one stalled guest ---------------------------------------------- */
+
+#define SEQ_ETHERTYPE	0x88b5		/* local experimental */
+#define SEQ_FRAME_LEN	60
+#define STALL_WAIT_MS	20000		/* generous: the ASan build is slow */
+
+/* A minimum-size plain frame (no offload) numbered seq: what an ACK costs. */
+static struct rte_mbuf *seq_frame(uint16_t to, uint32_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t frame[SEQ_FRAME_LEN] = { 0x02, 0, 0, 0, 0, (uint8_t)to, 0x02, 0, 0, 0, 0, 0xee,
+					 SEQ_ETHERTYPE >> 8, SEQ_ETHERTYPE & 0xff };
+	char *p;
+
+	if (!m)
+		return NULL;
+	frame[14] = (uint8_t)(seq >> 24);
+	frame[15] = (uint8_t)(seq >> 16);
+	frame[16] = (uint8_t)(seq >> 8);
+	frame[17] = (uint8_t)seq;
+	p = rte_pktmbuf_append(m, sizeof(struct tlsnic_tx_meta) + sizeof(frame));
+	with_meta((uint8_t *)p, 0, 0, 0, 0, frame, sizeof(frame));
+	return m;
+}
+
+/* Checks a received seq frame; returns its number, or -1 if it is not one. */
+static long long seq_of(struct rte_mbuf *m)
+{
+	uint8_t buf[sizeof(struct tlsnic_rx_meta) + SEQ_FRAME_LEN];
+	const uint8_t *f;
+
+	if (rte_pktmbuf_pkt_len(m) != sizeof(buf))
+		return -1;
+	f = rte_pktmbuf_read(m, 0, sizeof(buf), buf);
+	f += sizeof(struct tlsnic_rx_meta);
+	if (f[12] != SEQ_ETHERTYPE >> 8 || f[13] != (SEQ_ETHERTYPE & 0xff))
+		return -1;
+	return (long long)((uint32_t)f[14] << 24 | (uint32_t)f[15] << 16 |
+			   (uint32_t)f[16] << 8 | f[17]);
+}
+
+/*
+ * Receives seq frames on port, which must come in order from *next on;
+ * returns false on anything else. Stops at max in total (*got).
+ */
+static bool seq_recv(uint16_t port, uint32_t *next, uint32_t *got, uint32_t max)
+{
+	struct rte_mbuf *pkts[32];
+	unsigned int i, n;
+	bool ok = true;
+
+	n = rte_eth_rx_burst(port, DATA_Q, pkts, (uint16_t)RTE_MIN(32u, max - *got));
+	for (i = 0; i < n; i++) {
+		long long seq = seq_of(pkts[i]);
+
+		if (seq != *next) {
+			printf("# port %u: frame %u is seq %lld, want %u\n", port, *got, seq, *next);
+			ok = false;
+		}
+		(*next)++;
+		(*got)++;
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
+	return ok;
+}
+
+/*
+ * Sends count seq frames from port from, numbered from first; with rx set,
+ * receives them on port `to` meanwhile, in order, all of them.
+ */
+static bool seq_transfer(uint16_t from, uint16_t to, uint32_t first, uint32_t count, bool rx)
+{
+	uint64_t end = now_ms() + STALL_WAIT_MS;
+	uint32_t sent = 0, got = 0, next = first;
+	struct rte_mbuf *pkts[32];
+
+	while ((sent < count || (rx && got < count)) && now_ms() < end) {
+		unsigned int n = RTE_MIN(32u, count - sent), i, done;
+
+		for (i = 0; i < n; i++) {
+			pkts[i] = seq_frame(to, first + sent + i);
+			CHECK(pkts[i], "no mbuf");
+		}
+		done = n ? rte_eth_tx_burst(from, DATA_Q, pkts, (uint16_t)n) : 0;
+		rte_pktmbuf_free_bulk(pkts + done, n - done);
+		sent += done;
+		if (rx)
+			CHECK(seq_recv(to, &next, &got, count), "%u -> %u", from, to);
+		if (!done && (!rx || !n))
+			usleep(100);
+	}
+	CHECK(sent == count, "port %u: %u of %u frames taken by the device", from, sent, count);
+	CHECK(!rx || got == count, "port %u: %u of %u frames received", to, got, count);
+	return true;
+}
+
+/* A TSO frame 2 -> 3 through the port's external-buffer path. */
+static bool tso_2_to_3(void)
+{
+	static uint8_t payload[40000], frame[41000], txb[42000];
+	struct frame_spec s = { .family = 4, .proto = 6, .tcp_flags = 0x18, .seq = 1,
+				.payload = payload, .payload_len = sizeof(payload) };
+	static uint8_t *bufs[64];
+	unsigned int n, i, want = (sizeof(payload) + 1447) / 1448;
+	size_t lens[64], off = 0;
+	struct frame_layout l;
+
+	test_fill_random(payload, sizeof(payload));
+	l = build_frame(frame, &s);
+	if (!send_buf(2, DATA_Q, txb, with_meta(txb, TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO,
+						 (uint16_t)l.l4, 1448, TLSNIC_GSO_TCPV4,
+						 frame, l.len)))
+		return false;
+	n = recv_bufs(3, DATA_Q, bufs, lens, want, 5000);
+	for (i = 0; i < n; i++) {
+		const uint8_t *f = bufs[i] + sizeof(struct tlsnic_rx_meta);
+		size_t flen = lens[i] - sizeof(struct tlsnic_rx_meta);
+
+		CHECK(ref_l4_ok(f, &l, 4, 6, flen - l.l4), "seg %u checksum", i);
+		CHECK(off + flen - l.payload <= sizeof(payload) &&
+		      !memcmp(f + l.payload, payload + off, flen - l.payload), "seg %u data", i);
+		off += flen - l.payload;
+	}
+	free_bufs(bufs, n);
+	CHECK(n == want && off == sizeof(payload), "%u segments, %zu bytes", n, off);
+	return true;
+}
+
+/*
+ * Port 1's guest stops posting RX buffers while port 0 keeps sending small
+ * frames, more than its RX ring and the device's RX buffer hold: pair 0-1
+ * stalls, pair 2-3 must keep moving meanwhile. Every frame port 0 sent is
+ * in the guest's ring, waits in the device, or was dropped (rx_no_buffer).
+ */
+static bool stalled_pair_isolated(void)
+{
+	const uint32_t stall = NB_DESC + 2048 + 512, more = 100, m23 = 3000, m32 = 500;
+	long long tx0, rx1_base, rx1, drop1, rx3;
+	uint32_t next = 0, got = 0, total;
+	uint64_t end;
+
+	tx0 = stat_value(0, "tx_packets");
+	rx1_base = rx1 = stat_value(1, "rx_packets");
+	rx3 = stat_value(3, "rx_packets");
+	CHECK(tx0 >= 0 && rx1 >= 0 && rx3 >= 0 && stat_value(1, "rx_no_buffer") == 0,
+	      "counters before");
+
+	/* Port 1's guest never polls from here until the release below. */
+	if (!seq_transfer(0, 1, 0, stall, false))
+		return false;
+	/* tx_packets and the receiver's counters move in the same device poll. */
+	if (!stat_reaches_ms(0, "tx_packets", tx0 + stall, STALL_WAIT_MS))
+		return false;
+	drop1 = stat_value(1, "rx_no_buffer");
+	CHECK(drop1 > 0 && stat_value(1, "rx_packets") - rx1 <= NB_DESC,
+	      "pair 0-1 not stalled: rx_no_buffer %lld, rx_packets +%lld", drop1,
+	      stat_value(1, "rx_packets") - rx1);
+	rx1 = stat_value(1, "rx_packets");
+
+	/* Pair 2-3, both ways, while 0-1 is stalled. */
+	if (!seq_transfer(2, 3, 0, m23, true) || !seq_transfer(3, 2, 0, m32, true) ||
+	    !tso_2_to_3())
+		return false;
+	if (!stat_reaches_ms(3, "rx_packets", rx3 + m23 + 28, STALL_WAIT_MS))
+		return false;
+
+	/* Still stalled after it, and its sender still sending. */
+	if (!seq_transfer(0, 1, stall, more, false) ||
+	    !stat_reaches_ms(0, "tx_packets", tx0 + stall + more, STALL_WAIT_MS))
+		return false;
+	CHECK(stat_value(1, "rx_packets") == rx1 &&
+	      stat_value(1, "rx_no_buffer") == drop1 + more,
+	      "pair 0-1 moved during the stall: rx_packets %lld (was %lld), rx_no_buffer %lld",
+	      stat_value(1, "rx_packets"), rx1, stat_value(1, "rx_no_buffer"));
+	CHECK(stat_value(0, "tx_pool_empty") == 0 && stat_value(0, "drop_no_mbuf") == 0 &&
+	      stat_value(2, "tx_pool_empty") == 0 && stat_value(2, "drop_no_mbuf") == 0,
+	      "a port ran out of buffers");
+
+	/* Release: the oldest frames, in order, as many as were not dropped. */
+	total = stall + more - (uint32_t)(drop1 + more);
+	end = now_ms() + STALL_WAIT_MS;
+	while (got < total && now_ms() < end)
+		if (!seq_recv(1, &next, &got, total))
+			return false;
+	CHECK(got == total, "port 1 got %u of %u frames after the stall", got, total);
+	return stat_reaches_ms(1, "rx_packets", rx1_base + total, STALL_WAIT_MS);
+}
+
 /* SIGTERM: exit 0 with the counters on stdout. */
 static bool clean_exit(void)
 {
@@ -369,13 +567,14 @@ int main(int argc, char **argv)
 		{ "tso_across_the_wire", tso_across_the_wire },
 		{ "bad_meta_dropped", bad_meta_dropped },
 		{ "plain_frame", plain_frame },
+		{ "stalled_pair_isolated", stalled_pair_isolated },
 		{ "clean_exit", clean_exit },
 	};
-	char vdev0[200], vdev1[200], prefix[64], runtime_dir[256];
+	char vdev[NR_PORTS][200], prefix[64], runtime_dir[256];
 	char *eal_argv[] = { argv[0], "-l", "0", "--no-huge", "--no-pci", "--no-shconf",
-			     prefix, "--no-telemetry", "--log-level=3", "--vdev", vdev0,
-			     "--vdev", vdev1, NULL };
-	int ret = 1;
+			     prefix, "--no-telemetry", "--log-level=3", "--vdev", vdev[0],
+			     "--vdev", vdev[1], "--vdev", vdev[2], "--vdev", vdev[3], NULL };
+	int ret = 1, i;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: vhost_e2e DEVSIM_BINARY\n");
@@ -388,8 +587,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(prefix, sizeof(prefix), "--file-prefix=vhost_e2e-%d", (int)getpid());
-	snprintf(vdev0, sizeof(vdev0), "net_virtio_user0,path=%s,queues=2", sock[0]);
-	snprintf(vdev1, sizeof(vdev1), "net_virtio_user1,path=%s,queues=2", sock[1]);
+	for (i = 0; i < NR_PORTS; i++)
+		snprintf(vdev[i], sizeof(vdev[i]), "net_virtio_user%d,path=%s,queues=2", i,
+			 sock[i]);
 	rte_openlog_stream(stderr);
 	if (rte_eal_init((int)ARRAY_SIZE(eal_argv) - 1, eal_argv) < 0) {
 		fprintf(stderr, "vhost_e2e: EAL init failed\n");
@@ -398,16 +598,20 @@ int main(int argc, char **argv)
 	pool = rte_pktmbuf_pool_create("e2e", 4095, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       SOCKET_ID_ANY);
 	big_pool = rte_pktmbuf_pool_create("e2e_big", 63, 0, 0, UINT16_MAX, SOCKET_ID_ANY);
-	if (!pool || !big_pool || rte_eth_dev_count_avail() != 2 || setup_port(0) ||
-	    setup_port(1)) {
+	if (!pool || !big_pool || rte_eth_dev_count_avail() != NR_PORTS) {
 		fprintf(stderr, "vhost_e2e: cannot set up the virtio-user ports\n");
 		goto out_eal;
 	}
+	for (i = 0; i < NR_PORTS; i++)
+		if (setup_port((uint16_t)i)) {
+			fprintf(stderr, "vhost_e2e: cannot start virtio-user port %d\n", i);
+			goto out_eal;
+		}
 	ret = run_tests(tests, ARRAY_SIZE(tests));
-	rte_eth_dev_stop(0);
-	rte_eth_dev_stop(1);
-	rte_eth_dev_close(0);
-	rte_eth_dev_close(1);
+	for (i = 0; i < NR_PORTS; i++) {
+		rte_eth_dev_stop((uint16_t)i);
+		rte_eth_dev_close((uint16_t)i);
+	}
 out_eal:
 	/* The per-process runtime directory would outlive us. */
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());

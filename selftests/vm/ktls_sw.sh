@@ -100,6 +100,10 @@ expect_lines() {
 
 # all_kernel FILE: every transfer ran over kernel TLS both ways
 all_kernel() {
+	if [ -z "$(field "$1" ktls_tx)" ] || [ -z "$(field "$1" ktls_rx)" ]; then
+		fail_msg "$1: no transfer reported"
+		return 1
+	fi
 	if field "$1" ktls_tx | grep -qv '^1$' || field "$1" ktls_rx | grep -qv '^1$'; then
 		fail_msg "$1: a transfer did not use kernel TLS"
 		return 1
