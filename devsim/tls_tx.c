@@ -35,6 +35,23 @@ static inline bool seq_after(uint32_t a, uint32_t b)
 	return seq_before(b, a);
 }
 
+/* 64-bit stream offset of @seq from the first record (negative: before). */
+static int64_t tls_tx_stream_off(const struct tls_tx_ctx *ctx, uint32_t seq)
+{
+	return (int64_t)ctx->ref_off + (int32_t)(seq - ctx->ref_seq);
+}
+
+/* The in-order state moved (at most a frame): move the reference along. */
+static void tls_tx_ref_follow(struct tls_tx_ctx *ctx)
+{
+	int64_t off = tls_tx_stream_off(ctx, ctx->main.seq);
+
+	if (ctx->main.valid && off > (int64_t)ctx->ref_off) {
+		ctx->ref_off = (uint64_t)off;
+		ctx->ref_seq = ctx->main.seq;
+	}
+}
+
 static inline size_t min_sz(size_t a, size_t b)
 {
 	return a < b ? a : b;
@@ -383,13 +400,13 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	bool preserve, use_dump, first_rec, at_start;
 	int ret;
 
-	if (seq_before(rs->rec_tcp_seq, ctx->start_seq) ||
+	if (tls_tx_stream_off(ctx, rs->rec_tcp_seq) < 0 ||
 	    seq_after(rs->rec_tcp_seq, tcp_seq) ||
 	    off >= TLS_TX_MAX_REC_LEN || rs->rec_seq < ctx->rec_seq0)
 		return -EINVAL;
 	/* The first record, and only it, starts at the first record's seq. */
 	first_rec = rs->rec_seq == ctx->rec_seq0;
-	at_start = rs->rec_tcp_seq == ctx->start_seq;
+	at_start = tls_tx_stream_off(ctx, rs->rec_tcp_seq) == 0;
 	if (first_rec != at_start)
 		return -EINVAL;
 	if (rs->dump_len && (rs->dump_len != off || !rs->dump))
@@ -401,6 +418,7 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 		ret = tls_tx_feed_iov(ctx, m, iov, iovcnt, skip);
 		if (ret)
 			m->valid = false;
+		tls_tx_ref_follow(ctx);
 		return ret;
 	}
 
@@ -447,6 +465,7 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	/* Without the record length the tag position would be unknown. */
 	if (!m->rec_len && m->seq - m->rec_start >= TLS_TX_HDR_LEN)
 		m->valid = false;
+	tls_tx_ref_follow(ctx);
 	return flags | TLS_TX_R_REBASED;
 }
 
@@ -455,6 +474,7 @@ int tls_tx_process_iov(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 		       const struct tls_tx_resync *rs)
 {
 	size_t len = 0, skip = 0;
+	int64_t stream_off;
 	unsigned int i;
 	int ret;
 
@@ -468,9 +488,16 @@ int tls_tx_process_iov(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 			return -EINVAL;
 	}
 
-	/* Data sent before the first offloaded record was never TLS. */
-	if (seq_before(tcp_seq, ctx->start_seq)) {
-		skip = ctx->start_seq - tcp_seq;
+	/*
+	 * Data sent before the first offloaded record was never TLS. The
+	 * comparison is on the 64-bit stream position: after 2^31 bytes a
+	 * 32-bit one would call every frame "before the start".
+	 */
+	stream_off = tls_tx_stream_off(ctx, tcp_seq);
+	if (stream_off < 0) {
+		if (ctx->ref_off > TLS_TX_BYPASS_WINDOW)
+			return -EINVAL;
+		skip = (size_t)-stream_off;
 		if (skip >= len)
 			return TLS_TX_R_BYPASS;
 		tcp_seq = ctx->start_seq;
@@ -488,6 +515,7 @@ int tls_tx_process_iov(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	ret = tls_tx_feed_iov(ctx, &ctx->main, iov, iovcnt, skip);
 	if (ret)
 		ctx->main.valid = false;
+	tls_tx_ref_follow(ctx);
 	return ret;
 }
 
@@ -542,6 +570,8 @@ int tls_tx_init(struct tls_tx_ctx *ctx, const struct tls_tx_params *p)
 	memcpy(ctx->iv0, p->iv, sizeof(ctx->iv0));
 	ctx->rec_seq0 = p->rec_seq;
 	ctx->start_seq = p->tcp_seq;
+	ctx->ref_seq = p->tcp_seq;
+	ctx->ref_off = 0;
 	tls_tx_cursor_place(ctx, &ctx->main, p->tcp_seq, p->rec_seq, 0, true);
 	ctx->live = true;
 	return 0;

@@ -96,6 +96,8 @@
 #define TLS_TX_MAX_REC_LEN	(TLS_TX_HDR_LEN + TLS_TX_MAX_CIPHERTEXT)
 /* Record lengths remembered for validating sparse resyncs. */
 #define TLS_TX_HISTORY		64
+/* How far into the stream pre-offload bytes may still be retransmitted. */
+#define TLS_TX_BYPASS_WINDOW	(1ULL << 30)
 
 enum tls_tx_cipher {
 	TLS_TX_AES_GCM_128,
@@ -122,7 +124,11 @@ struct tls_tx_resync {
 };
 
 /* tls_tx_process() result flags. */
-/* Entirely before the first record: untouched, send as is. */
+/*
+ * Entirely before the first record: untouched, send as is. Only possible
+ * while the stream is within TLS_TX_BYPASS_WINDOW of its start; later, a
+ * frame that would unwrap before the start is refused (-EINVAL).
+ */
 #define TLS_TX_R_BYPASS		(1U << 0)
 /* Resync info was used. */
 #define TLS_TX_R_OOO		(1U << 1)
@@ -164,6 +170,14 @@ struct tls_tx_ctx {
 	uint8_t iv0[TLS_TX_NONCE_LEN];
 	uint64_t rec_seq0;
 	uint32_t start_seq;
+	/*
+	 * 64-bit stream position: TCP seq ref_seq is ref_off bytes after
+	 * start_seq. It follows the in-order state forward, so any seq within
+	 * 2^31 of it unwraps to the right 64-bit offset however long the
+	 * connection has run.
+	 */
+	uint32_t ref_seq;
+	uint64_t ref_off;
 	struct tls_tx_cursor main;	/* in-order stream */
 	struct tls_tx_cursor scratch;	/* retransmissions, resync */
 	EVP_CIPHER_CTX *ctr;		/* AES-CTR for sparse resync */

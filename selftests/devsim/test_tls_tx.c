@@ -1353,6 +1353,129 @@ static const struct suite_test suite_tests[] = {
 	{ "garbage_retransmissions", test_garbage_retransmissions },
 };
 
+/*
+ * One in-order stream past 2^31 and 2^32 bytes of offloaded data, records
+ * of 16 KiB, each record one frame. Records within LONG_CHECK of either
+ * point are authenticated by OpenSSL's AES-GCM (EVP decrypt with the tag);
+ * around each point a record already sent is retransmitted with resync
+ * info and must come out identical while the in-order state is kept.
+ */
+#define LONG_PLAIN	16384
+#define LONG_REC	(TLS_TX_PREPEND_LEN + LONG_PLAIN + TLS_TX_TAG_LEN)
+#define LONG_CHECK	(256 * 1024)
+#define LONG_ISN	0x89abcdefU
+
+static const uint8_t long_key[16] = "0123456789abcdef";
+static const uint8_t long_salt[4] = { 1, 2, 3, 4 };
+static const uint8_t long_iv[8] = { 0, 0, 0, 0, 0, 0, 0x10, 0 };
+
+static void long_record(uint8_t *rec, uint64_t n)
+{
+	uint64_t nonce = htobe64(be64toh(*(const uint64_t *)long_iv) + n);
+
+	rec[0] = 23;
+	rec[1] = 3;
+	rec[2] = 3;
+	rec[3] = (LONG_REC - TLS_TX_HDR_LEN) >> 8;
+	rec[4] = (uint8_t)(LONG_REC - TLS_TX_HDR_LEN);
+	memcpy(rec + TLS_TX_HDR_LEN, &nonce, 8);
+	memset(rec + TLS_TX_PREPEND_LEN, (int)(n & 0xff), LONG_PLAIN);
+	memcpy(rec + TLS_TX_PREPEND_LEN, &n, sizeof(n));
+	memset(rec + LONG_REC - TLS_TX_TAG_LEN, 0, TLS_TX_TAG_LEN);
+}
+
+/* OpenSSL authenticates the @n-th record (number @rec_seq); plaintext must match. */
+static bool long_verify(const uint8_t *rec, uint64_t n, uint64_t rec_seq)
+{
+	uint8_t iv[12], aad[13], plain[LONG_PLAIN], want[LONG_REC];
+	uint64_t be = htobe64(rec_seq);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl, ok;
+
+	memcpy(iv, long_salt, 4);
+	memcpy(iv + 4, rec + TLS_TX_HDR_LEN, 8);
+	memcpy(aad, &be, 8);
+	memcpy(aad + 8, rec, 3);
+	aad[11] = LONG_PLAIN >> 8;
+	aad[12] = (uint8_t)LONG_PLAIN;
+	ok = c && EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, long_key, iv) == 1 &&
+	     EVP_DecryptUpdate(c, NULL, &outl, aad, sizeof(aad)) == 1 &&
+	     EVP_DecryptUpdate(c, plain, &outl, rec + TLS_TX_PREPEND_LEN,
+			       LONG_PLAIN) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TLS_TX_TAG_LEN,
+				 (void *)(rec + LONG_REC - TLS_TX_TAG_LEN)) == 1 &&
+	     EVP_DecryptFinal_ex(c, plain + outl, &outl) == 1;
+	EVP_CIPHER_CTX_free(c);
+	long_record(want, n);
+	if (!ok) {
+		diag("record %llu does not authenticate", (unsigned long long)n);
+		return false;
+	}
+	return same("record plaintext", plain, want + TLS_TX_PREPEND_LEN,
+		    LONG_PLAIN, 0);
+}
+
+static bool test_stream_past_4g(void)
+{
+	static uint8_t rec[LONG_REC], again[LONG_REC], first[LONG_REC];
+	const uint64_t marks[] = { 1ULL << 31, 1ULL << 32 };
+	const uint64_t total = (1ULL << 32) + 2 * LONG_CHECK;
+	struct tls_tx_params p = { .cipher = TLS_TX_AES_GCM_128,
+				   .rec_seq = 7, .tcp_seq = LONG_ISN };
+	struct tls_tx_resync rs = { 0 };
+	struct tls_tx_ctx ctx;
+	unsigned int checked = 0, retrans = 0;
+	bool ok = true;
+	uint64_t n, off;
+
+	memcpy(p.key, long_key, sizeof(long_key));
+	memcpy(p.salt, long_salt, sizeof(long_salt));
+	memcpy(p.iv, long_iv, sizeof(long_iv));
+	if (tls_tx_init(&ctx, &p))
+		return false;
+
+	for (n = 0, off = 0; ok && off < total; n++, off += LONG_REC) {
+		uint32_t seq = LONG_ISN + (uint32_t)off;
+		bool near = false;
+		int ret;
+
+		for (size_t i = 0; i < ARRAY_SIZE(marks); i++)
+			near |= off + LONG_CHECK > marks[i] &&
+				off < marks[i] + LONG_CHECK;
+		long_record(rec, n);
+		ret = tls_tx_process(&ctx, seq, rec, LONG_REC, NULL);
+		if (ret != 0) {
+			diag("record %llu at stream offset %llu: ret %d",
+			     (unsigned long long)n, (unsigned long long)off, ret);
+			ok = false;
+			break;
+		}
+		if (!near)
+			continue;
+		ok = long_verify(rec, n, n + 7);
+		checked++;
+		if (!(off >= marks[0] && off < marks[0] + LONG_REC) &&
+		    !(off >= marks[1] && off < marks[1] + LONG_REC))
+			continue;
+		/* The first record past a mark: retransmit it at once. */
+		memcpy(first, rec, LONG_REC);
+		long_record(again, n);
+		rs.rec_tcp_seq = seq;
+		rs.rec_seq = n + 7;
+		ret = tls_tx_process(&ctx, seq, again, LONG_REC, &rs);
+		ok = ok && expect_ret("retransmission past the mark", ret,
+				      TLS_TX_R_OOO | TLS_TX_R_PRESERVED) &&
+		     same("retransmitted record", again, first, LONG_REC, 0);
+		retrans++;
+	}
+	tls_tx_destroy(&ctx);
+	if (ok && (checked < 2 * (LONG_CHECK / LONG_REC) || retrans != 2)) {
+		diag("checked %u records, %u retransmissions", checked, retrans);
+		ok = false;
+	}
+	return ok;
+}
+
 struct plain_test {
 	const char *name;
 	bool (*fn)(void);
@@ -1363,6 +1486,7 @@ static const struct plain_test plain_tests[] = {
 	{ "init_from_create", test_init_from_create },
 	{ "keys_wiped_after_destroy", test_keys_wiped },
 	{ "throughput", test_throughput },
+	{ "stream_past_2g_and_4g", test_stream_past_4g },
 };
 
 int main(void)
