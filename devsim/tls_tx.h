@@ -63,7 +63,7 @@
  *              resync info, or tag bytes to write without the GHASH state
  *              (resync without dump, or the in-order state lost it)
  *   -EMSGSIZE  dump_len is not exactly the record bytes before the frame
- *   -EBADMSG   a record header is invalid (type, version, length, nonce)
+ *   -EBADMSG   a record header is invalid (version, length, nonce)
  *   -EINVAL    bad arguments or impossible resync info (record after the
  *              frame, before the first record, frame longer than a record
  *              it is said to lie in)
