@@ -7,7 +7,7 @@
  * the device. The kernel's TLS core holds one reference from tls_dev_add()
  * to tls_dev_del(); every skb queued with the context's handle holds one
  * more until its TX completion, so the device context is destroyed only
- * once no queued frame can name it (ARCHITECTURE invariant 2).
+ * once no queued frame can name it (invariant 2, docs/invariants.md).
  */
 #ifndef _TLSNIC_KTLS_H
 #define _TLSNIC_KTLS_H

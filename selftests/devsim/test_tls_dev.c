@@ -4,7 +4,8 @@
  * (devsim/tls_dev.c): contexts made through the command channel, guest TX
  * buffers (tlsnic_tx_meta | dump | frame) through dsim_tx_process(), and
  * what reaches the wire checked against one-shot EVP AES-GCM records and
- * TCP checksums. Whatever is refused must send nothing (invariant 1).
+ * TCP checksums. Whatever is refused must send nothing (invariant 1,
+ * docs/invariants.md).
  */
 #include <endian.h>
 #include <errno.h>

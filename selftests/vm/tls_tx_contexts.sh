@@ -12,7 +12,7 @@
 #    context, the transfer finishes;
 #  - the same with sent frames held on the ring (debugfs tx_hold): the
 #    device context outlives tls_dev_del until those frames completed
-#    (ARCHITECTURE invariant 2), then it is destroyed;
+#    (invariant 2, docs/invariants.md), then it is destroyed;
 #  - the driver unbound from eth0's device under a running transfer, then
 #    bound again: no crash or warning, and the new eth0 offloads again.
 #
