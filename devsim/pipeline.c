@@ -4,7 +4,8 @@
  *
  * Everything in a guest TX buffer is untrusted (invariant 5,
  * docs/invariants.md): the metadata is checked field by field before any
- * offset in it is used, and each refusal has its own counter so a driver bug is easy to spot.
+ * offset in it is used, and each refusal has its own counter so a driver
+ * bug is easy to spot.
  */
 #include <endian.h>
 #include <errno.h>
