@@ -1090,6 +1090,94 @@ static bool test_resync_conflict(struct suite *s)
 	return ok;
 }
 
+/*
+ * Random resync info, mostly wrong by a little, for retransmissions of the
+ * real plaintext (with the real record bytes as dump when one is given):
+ * whatever the engine accepts must come out as OpenSSL's bytes. Wrong info
+ * that were used would encrypt the bytes with another position's keystream
+ * and show up here as a difference.
+ */
+static bool test_wrong_info_never_used(struct suite *s)
+{
+	static uint8_t buf[STREAM_MAX];
+	size_t first = s->recs[0].off, mid = s->recs[8].off + 100;
+	unsigned int right = 0, wrong_refused = 0, other = 0;
+	struct tls_tx_ctx ctx;
+	uint32_t next;
+	bool ok;
+
+	rng_state = 0x77aa;
+	if (!ctx_first(s, &ctx))
+		return false;
+	ok = !run(s, &ctx, scratch, first, mid - first, NULL);
+	for (int iter = 0; ok && iter < 20000; iter++) {
+		size_t off = rng_range(first, mid - 1);
+		size_t len = rng_range(1, mid - off < 3 * MSS ? mid - off : 3 * MSS);
+		const struct rec *r = rec_at(s, off);
+		const struct rec *o = &s->recs[rng() % 9];
+		size_t start = r->off;
+		uint64_t num = r->num;
+		struct tls_tx_resync rs;
+		bool correct;
+		int ret;
+
+		switch (rng() % 5) {
+		case 0:		/* start off by a little */
+			start += rng_range(0, 128) - 64;
+			break;
+		case 1:		/* number off by a little */
+			num += rng_range(0, 6) - 3;
+			break;
+		case 2:		/* another record's start and number */
+			start = o->off;
+			num = o->num;
+			break;
+		case 3:		/* another record's start, this number */
+			start = o->off;
+			break;
+		default:
+			break;
+		}
+		correct = start == r->off && num == r->num;
+		if (start > off || start < first) {
+			other++;
+			continue;
+		}
+		rs.rec_tcp_seq = seq_of(start);
+		rs.rec_seq = num;
+		rs.dump = NULL;
+		rs.dump_len = 0;
+		if (rng() % 2 && off > start) {
+			rs.dump = s->plain + start;
+			rs.dump_len = off - start;
+		}
+		memcpy(buf + off, s->plain + off, len);
+		ret = tls_tx_process(&ctx, seq_of(off), buf + off, len, &rs);
+		if (ret >= 0 && memcmp(buf + off, s->wire + off, len)) {
+			diag("iter %d: %zu+%zu, record at %zu #%llu said to be at %zu #%llu: accepted (%d), wrong bytes",
+			     iter, off, len, r->off, (unsigned long long)r->num,
+			     start, (unsigned long long)num, ret);
+			ok = false;
+		}
+		if (correct && ret < 0 && (rs.dump_len || !has_tag(s, off, len))) {
+			diag("iter %d: right info refused: %d", iter, ret);
+			ok = false;
+		}
+		if (correct)
+			right++;
+		else if (ret < 0)
+			wrong_refused++;
+	}
+	diag("%s: %u right, %u wrong refused, %u not tried", s->name, right,
+	     wrong_refused, other);
+	ok = ok && tls_tx_next_seq(&ctx, &next) && next == seq_of(mid) &&
+	     !run(s, &ctx, scratch, mid, s->len - mid, NULL) &&
+	     same("in order after", scratch + first, s->wire + first,
+		  s->len - first, first);
+	tls_tx_destroy(&ctx);
+	return ok;
+}
+
 /* ---- tests without OpenSSL streams ------------------------------------- */
 
 /* A record with no plaintext (tag only), against one-shot EVP. */
@@ -1574,6 +1662,7 @@ static const struct suite_test suite_tests[] = {
 	{ "pre_offload_bypass", test_pre_offload_bypass },
 	{ "garbage_retransmissions", test_garbage_retransmissions },
 	{ "resync_conflict_refused", test_resync_conflict },
+	{ "wrong_info_never_used", test_wrong_info_never_used },
 };
 
 /*
