@@ -125,7 +125,19 @@ static bool tls_tx_hist_agrees(const struct tls_tx_ctx *ctx, uint64_t num,
 	const struct tls_tx_rec_info first = {
 		.used = true, .rec_num = ctx->rec_seq0, .rec_off = 0,
 	};
+	const struct tls_tx_rec_info *prev;
 	unsigned int i;
+
+	/*
+	 * The next record in order: nothing after it is known and it starts
+	 * where its known predecessor ends. Every remembered record agrees
+	 * with that one, so with this one too (the gaps add up).
+	 */
+	prev = &ctx->hist[(num - 1) % TLS_TX_HISTORY];
+	if (ctx->hist_any && num == ctx->hist_top + 1 && prev->used &&
+	    prev->rec_num == num - 1 && prev->rec_len &&
+	    prev->rec_off + prev->rec_len == off)
+		return true;
 
 	if (!tls_tx_rec_agrees(&first, num, off, len))
 		return false;
@@ -142,6 +154,10 @@ static void tls_tx_hist_note(struct tls_tx_ctx *ctx, uint64_t num,
 {
 	struct tls_tx_rec_info *ri = &ctx->hist[num % TLS_TX_HISTORY];
 
+	if (!ctx->hist_any || num > ctx->hist_top) {
+		ctx->hist_any = true;
+		ctx->hist_top = num;
+	}
 	if (ri->used && ri->rec_num > num)
 		return;
 	if (ri->used && ri->rec_num == num) {

@@ -200,6 +200,8 @@ struct tls_tx_ctx {
 	struct tls_tx_cursor scratch;	/* retransmissions, resync */
 	EVP_CIPHER_CTX *ctr;		/* AES-CTR for sparse resync */
 	struct tls_tx_rec_info hist[TLS_TX_HISTORY];
+	bool hist_any;
+	uint64_t hist_top;	/* highest record number ever remembered */
 };
 
 struct tlsnic_ctx_create;
