@@ -128,7 +128,14 @@ static int cmd_ctx_create(struct dsim_port *p, const struct tlsnic_msg_hdr *hdr,
 		goto out_wipe;
 	}
 	ctx_fill(ctx, &c);
-	if (p->tls && p->tls->ctx_init && p->tls->ctx_init(p, ctx)) {
+	ret = p->tls && p->tls->ctx_init ? p->tls->ctx_init(p, ctx) : 0;
+	/*
+	 * Invariant 6: the engine's key schedule is all that needs the key;
+	 * the raw key and salt do not stay for the context's life.
+	 */
+	explicit_bzero(ctx->key, sizeof(ctx->key));
+	explicit_bzero(ctx->salt, sizeof(ctx->salt));
+	if (ret) {
 		dsim_ctx_free(&p->ctxs, ctx);
 		status = TLSNIC_ST_UNSUPPORTED;
 		goto out_wipe;

@@ -26,17 +26,18 @@ int dsim_ctx_table_init(struct dsim_ctx_table *t, uint32_t max)
 		return -EINVAL;
 	/* calloc(0) may return NULL: keep one slot so pointers are valid. */
 	t->slots = calloc(max ? max : 1, sizeof(*t->slots));
-	t->free_stack = calloc(max ? max : 1, sizeof(*t->free_stack));
-	if (!t->slots || !t->free_stack) {
+	t->free_ring = calloc(max ? max : 1, sizeof(*t->free_ring));
+	if (!t->slots || !t->free_ring) {
 		free(t->slots);
-		free(t->free_stack);
+		free(t->free_ring);
 		memset(t, 0, sizeof(*t));
 		return -ENOMEM;
 	}
 	t->max = max;
-	/* Pushed in reverse so slot 0 is handed out first. */
+	/* Slot 0 is handed out first. */
 	for (i = 0; i < max; i++)
-		t->free_stack[i] = max - 1 - i;
+		t->free_ring[i] = i;
+	t->free_head = 0;
 	t->nr_free = max;
 	return 0;
 }
@@ -50,7 +51,7 @@ void dsim_ctx_table_fini(struct dsim_ctx_table *t)
 	for (i = 0; i < t->max; i++)
 		ctx_wipe(&t->slots[i]);
 	free(t->slots);
-	free(t->free_stack);
+	free(t->free_ring);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -61,7 +62,9 @@ struct dsim_ctx *dsim_ctx_alloc(struct dsim_ctx_table *t)
 
 	if (!t->nr_free)
 		return NULL;
-	idx = t->free_stack[--t->nr_free];
+	idx = t->free_ring[t->free_head];
+	t->free_head = (t->free_head + 1) % t->max;
+	t->nr_free--;
 	ctx = &t->slots[idx];
 	ctx->in_use = true;
 	ctx->handle = idx | (uint32_t)ctx->gen << TLSNIC_HANDLE_INDEX_BITS;
@@ -74,7 +77,9 @@ void dsim_ctx_free(struct dsim_ctx_table *t, struct dsim_ctx *ctx)
 
 	ctx_wipe(ctx);
 	ctx->gen = gen;
-	t->free_stack[t->nr_free++] = ctx_index(t, ctx);
+	/* At the tail: every other free slot is reused before this one. */
+	t->free_ring[(t->free_head + t->nr_free) % t->max] = ctx_index(t, ctx);
+	t->nr_free++;
 }
 
 struct dsim_ctx *dsim_ctx_lookup(struct dsim_ctx_table *t, uint32_t handle)

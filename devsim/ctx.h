@@ -5,7 +5,10 @@
  * Contexts live in a fixed array allocated when the port is created; the
  * data path never allocates. A handle is the slot index plus the slot's
  * generation (uapi/tlsnic.h), bumped every time the slot is freed, so a
- * handle that outlived its context no longer resolves.
+ * handle that outlived its context no longer resolves. Free slots are
+ * reused oldest first (a FIFO), so a slot comes back only after every other
+ * free slot did: a handle repeats after 2^12 uses of its slot, that is
+ * after about 2^12 times the table size connections, not 2^12.
  */
 #ifndef DSIM_CTX_H
 #define DSIM_CTX_H
@@ -30,6 +33,7 @@ struct dsim_ctx {
 	uint8_t key_len;	/* 16 or 32 */
 	uint16_t gen;		/* generation of this slot, in the handle */
 	uint32_t handle;
+	/* Raw key and salt: for dsim_tls_ops.ctx_init only, wiped after it. */
 	uint8_t key[32];
 	uint8_t salt[4];
 	uint8_t iv[8];
@@ -50,7 +54,8 @@ struct dsim_ctx {
 
 struct dsim_ctx_table {
 	struct dsim_ctx *slots;
-	uint32_t *free_stack;	/* indices of free slots; top is reused first */
+	uint32_t *free_ring;	/* indices of free slots, oldest first */
+	uint32_t free_head;	/* ring position of the oldest free slot */
 	uint32_t nr_free;
 	uint32_t max;
 };
@@ -60,7 +65,10 @@ int dsim_ctx_table_init(struct dsim_ctx_table *t, uint32_t max);
 /* Wipes and frees everything. */
 void dsim_ctx_table_fini(struct dsim_ctx_table *t);
 
-/* Takes a free slot (zeroed but for its generation) or NULL when full. */
+/*
+ * Takes the free slot freed longest ago (zeroed but for its generation), or
+ * NULL when full.
+ */
 struct dsim_ctx *dsim_ctx_alloc(struct dsim_ctx_table *t);
 /* Wipes the slot (key included), bumps its generation, frees it. */
 void dsim_ctx_free(struct dsim_ctx_table *t, struct dsim_ctx *ctx);

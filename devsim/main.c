@@ -66,8 +66,11 @@ static void usage(FILE *f)
 		"                      2k and 2k+1 are wired to each other\n"
 		"  --max-contexts N    TLS contexts per port (default %u, max %u)\n"
 		"  --stats-file FILE   rewrite FILE with the counters once a second\n"
-		"  --tls-tx            enable the TLS TX engine (advertises TLS_TX;\n"
-		"                      off by default until the TLS milestone)\n"
+		"  --no-tls-tx         no TLS TX engine: TLS_TX not advertised, the\n"
+		"                      driver keeps kTLS in software (by default the\n"
+		"                      device offers every offload it has)\n"
+		"  --tls-tx            ignored, for compatibility (TLS TX is on unless\n"
+		"                      --no-tls-tx)\n"
 		"  --verbose           log vring and connection details\n"
 		"  --help              this text\n"
 		"The wire between two ports (after the sender's segmentation, encryption\n"
@@ -131,13 +134,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP
+		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "max-contexts", required_argument, NULL, OPT_MAX_CONTEXTS },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
+		{ "no-tls-tx", no_argument, NULL, OPT_NO_TLS_TX },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "loss", required_argument, NULL, OPT_LOSS },
@@ -154,6 +158,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->max_contexts = DSIM_MAX_CONTEXTS_DEFAULT;
 	o->wire.seed = 1;
+	o->tls_tx = true;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SOCKET:
@@ -178,7 +183,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->stats_file = optarg;
 			break;
 		case OPT_TLS_TX:
-			o->tls_tx = true;
+			/* Once needed to turn TLS TX on; on by default now. */
+			break;
+		case OPT_NO_TLS_TX:
+			o->tls_tx = false;
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;

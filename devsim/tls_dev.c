@@ -164,6 +164,9 @@ static int tls_dev_count_err(struct tls_dev_counters *c, int err)
 	case -EINVAL:
 		c->tx_tls_drop_resync_info++;
 		break;
+	case -EILSEQ:
+		c->tx_tls_drop_resync_conflict++;
+		break;
 	default:
 		c->tx_tls_drop_error++;
 		break;

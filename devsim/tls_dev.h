@@ -34,6 +34,7 @@
 	C(tx_tls_drop_dump_len)		/* dump is not record start..frame */ \
 	C(tx_tls_drop_bad_record)	/* invalid record header */	\
 	C(tx_tls_drop_resync_info)	/* impossible resync info */	\
+	C(tx_tls_drop_resync_conflict)	/* contradicts record history */ \
 	C(tx_tls_drop_error)		/* crypto library failure */	\
 	C(tls_ctx_tx_init)						\
 	C(tls_ctx_rx_refused)						\

@@ -81,14 +81,95 @@ static void tls_tx_nonce(const struct tls_tx_ctx *ctx, uint64_t rec_num,
 	put_be64(nonce, get_be64(ctx->iv0) + (rec_num - ctx->rec_seq0));
 }
 
-static void tls_tx_hist_note(struct tls_tx_ctx *ctx,
-			     const struct tls_tx_cursor *cur)
+/* Can @n whole records fill exactly @gap bytes? */
+static bool tls_tx_gap_fits(uint64_t n, int64_t gap)
 {
-	struct tls_tx_rec_info *ri = &ctx->hist[cur->rec_num % TLS_TX_HISTORY];
+	uint64_t lo, hi;
 
-	ri->rec_num = cur->rec_num;
-	ri->rec_start = cur->rec_start;
-	ri->rec_len = cur->rec_len;
+	if (gap < 0 || __builtin_mul_overflow(n, TLS_TX_MIN_REC_LEN, &lo))
+		return false;
+	if (__builtin_mul_overflow(n, TLS_TX_MAX_REC_LEN, &hi))
+		hi = UINT64_MAX;
+	return lo <= (uint64_t)gap && (uint64_t)gap <= hi;
+}
+
+/*
+ * Can record @num start at stream position @off (@len long, 0: unknown)
+ * given known record @k? Same number: same start. Otherwise the records
+ * between the two must fill the bytes between them exactly, which also
+ * keeps either start out of the other record.
+ */
+static bool tls_tx_rec_agrees(const struct tls_tx_rec_info *k, uint64_t num,
+			      int64_t off, uint32_t len)
+{
+	if (k->rec_num == num)
+		return k->rec_off == off &&
+		       (!len || !k->rec_len || len == k->rec_len);
+	if (k->rec_num < num) {
+		if (k->rec_len)
+			return tls_tx_gap_fits(num - k->rec_num - 1,
+					       off - (k->rec_off + k->rec_len));
+		return tls_tx_gap_fits(num - k->rec_num, off - k->rec_off);
+	}
+	if (len)
+		return tls_tx_gap_fits(k->rec_num - num - 1,
+				       k->rec_off - (off + len));
+	return tls_tx_gap_fits(k->rec_num - num, k->rec_off - off);
+}
+
+/* Does "record @num starts at @off" agree with everything known? */
+static bool tls_tx_hist_agrees(const struct tls_tx_ctx *ctx, uint64_t num,
+			       int64_t off, uint32_t len)
+{
+	/* The context's first record is known from CTX_CREATE. */
+	const struct tls_tx_rec_info first = {
+		.used = true, .rec_num = ctx->rec_seq0, .rec_off = 0,
+	};
+	const struct tls_tx_rec_info *prev;
+	unsigned int i;
+
+	/*
+	 * The next record in order: nothing after it is known and it starts
+	 * where its known predecessor ends. Every remembered record agrees
+	 * with that one, so with this one too (the gaps add up).
+	 */
+	prev = &ctx->hist[(num - 1) % TLS_TX_HISTORY];
+	if (ctx->hist_any && num == ctx->hist_top + 1 && prev->used &&
+	    prev->rec_num == num - 1 && prev->rec_len &&
+	    prev->rec_off + prev->rec_len == off)
+		return true;
+
+	if (!tls_tx_rec_agrees(&first, num, off, len))
+		return false;
+	for (i = 0; i < TLS_TX_HISTORY; i++)
+		if (ctx->hist[i].used &&
+		    !tls_tx_rec_agrees(&ctx->hist[i], num, off, len))
+			return false;
+	return true;
+}
+
+/* Remember record @num at @off; an older record never evicts a newer one. */
+static void tls_tx_hist_note(struct tls_tx_ctx *ctx, uint64_t num,
+			     int64_t off, uint32_t len)
+{
+	struct tls_tx_rec_info *ri = &ctx->hist[num % TLS_TX_HISTORY];
+
+	if (!ctx->hist_any || num > ctx->hist_top) {
+		ctx->hist_any = true;
+		ctx->hist_top = num;
+	}
+	if (ri->used && ri->rec_num > num)
+		return;
+	if (ri->used && ri->rec_num == num) {
+		/* Checked to agree: only the length can be new. */
+		if (len)
+			ri->rec_len = len;
+		return;
+	}
+	ri->used = true;
+	ri->rec_num = num;
+	ri->rec_off = off;
+	ri->rec_len = len;
 }
 
 static uint32_t tls_tx_hist_len(const struct tls_tx_ctx *ctx,
@@ -97,8 +178,8 @@ static uint32_t tls_tx_hist_len(const struct tls_tx_ctx *ctx,
 	const struct tls_tx_rec_info *ri =
 		&ctx->hist[rec_num % TLS_TX_HISTORY];
 
-	if (ri->rec_len && ri->rec_num == rec_num &&
-	    ri->rec_start == rec_start)
+	if (ri->used && ri->rec_num == rec_num &&
+	    ri->rec_off == tls_tx_stream_off(ctx, rec_start))
 		return ri->rec_len;
 	return 0;
 }
@@ -218,9 +299,18 @@ static int tls_tx_header(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 	}
 	if (off + n < TLS_TX_PREPEND_LEN)
 		return 0;
-	/* Only a header that passed every check is remembered. */
-	if (cur->hdr_lo <= 3)
-		tls_tx_hist_note(ctx, cur);
+	/*
+	 * Only a header that passed every check is remembered, and only if
+	 * its length agrees with the records known after it.
+	 */
+	if (cur->hdr_lo <= 3) {
+		int64_t rec_off = tls_tx_stream_off(ctx, cur->rec_start);
+
+		if (!tls_tx_hist_agrees(ctx, cur->rec_num, rec_off,
+					cur->rec_len))
+			return -EILSEQ;
+		tls_tx_hist_note(ctx, cur->rec_num, rec_off, cur->rec_len);
+	}
 	return cur->full ? tls_tx_gcm_start(ctx, cur) : 0;
 }
 
@@ -390,23 +480,26 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 				 const struct tls_tx_resync *rs)
 {
 	struct tls_tx_cursor *m = &ctx->main, *cur = &ctx->scratch;
+	int64_t rec_off = tls_tx_stream_off(ctx, rs->rec_tcp_seq);
 	uint32_t off = tcp_seq - rs->rec_tcp_seq;
 	uint32_t end = tcp_seq + (uint32_t)len;
 	unsigned int flags = TLS_TX_R_OOO;
 	bool preserve, use_dump, first_rec, at_start;
 	int ret;
 
-	if (tls_tx_stream_off(ctx, rs->rec_tcp_seq) < 0 ||
-	    seq_after(rs->rec_tcp_seq, tcp_seq) ||
+	if (rec_off < 0 || seq_after(rs->rec_tcp_seq, tcp_seq) ||
 	    off >= TLS_TX_MAX_REC_LEN || rs->rec_seq < ctx->rec_seq0)
 		return -EINVAL;
 	/* The first record, and only it, starts at the first record's seq. */
 	first_rec = rs->rec_seq == ctx->rec_seq0;
-	at_start = tls_tx_stream_off(ctx, rs->rec_tcp_seq) == 0;
+	at_start = rec_off == 0;
 	if (first_rec != at_start)
 		return -EINVAL;
 	if (rs->dump_len && (rs->dump_len != off || !rs->dump))
 		return -EMSGSIZE;
+	/* Invariant 8: never trust info that contradicts what was seen. */
+	if (!tls_tx_hist_agrees(ctx, rs->rec_seq, rec_off, 0))
+		return -EILSEQ;
 
 	/* Resync info that agrees with the in-order state: nothing to redo. */
 	if (m->valid && tcp_seq == m->seq && tls_tx_main_matches(m, rs) &&
@@ -452,6 +545,8 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	ret = tls_tx_feed_iov(ctx, cur, iov, iovcnt, skip);
 	if (ret)
 		return ret;
+	/* Its keystream is on the wire now: that record starts there. */
+	tls_tx_hist_note(ctx, rs->rec_seq, rec_off, 0);
 
 	if (preserve)
 		return flags | TLS_TX_R_PRESERVED;

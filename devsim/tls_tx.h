@@ -47,6 +47,19 @@
  *   trusts the driver's word that the frame holds no tag byte (no dump) and
  *   refuses only frames longer than any record.
  *
+ *   The keystream depends only on the record number and the offset in the
+ *   record, so a record number placed at two different starts (or two
+ *   numbers at one start) would encrypt different bytes with the same
+ *   keystream. Before resync info is used it is checked against the record
+ *   history: the first record and the last TLS_TX_HISTORY records the
+ *   engine has seen or used (number, start as a 64-bit stream position,
+ *   length once its header was seen). The same number must have the same
+ *   start; no known record may contain the claimed start; the known record
+ *   just before it must end there; and the records between it and any known
+ *   record must fit the bytes between them (TLS_TX_MIN_REC_LEN to
+ *   TLS_TX_MAX_REC_LEN each). Every record header seen is checked the same
+ *   way. Only a newer record number replaces a history entry.
+ *
  *   A retransmission that ends at or before the in-order position is
  *   encrypted on a scratch state: the in-order stream state is preserved,
  *   so the next new frame needs no resync. A resynced frame that reaches
@@ -67,6 +80,8 @@
  *   -EINVAL    bad arguments or impossible resync info (record after the
  *              frame, before the first record, frame longer than a record
  *              it is said to lie in)
+ *   -EILSEQ    resync info, or a record header, contradicts the record
+ *              history (see above): using it would reuse keystream
  *   -ERANGE    record number would wrap
  *   -EIO       OpenSSL failure
  * After an error on the in-order path the in-order state is marked lost;
@@ -94,7 +109,9 @@
 /* TLSCiphertext.length limit of RFC 5246, 2^14 + 2048. */
 #define TLS_TX_MAX_CIPHERTEXT	(16384 + 2048)
 #define TLS_TX_MAX_REC_LEN	(TLS_TX_HDR_LEN + TLS_TX_MAX_CIPHERTEXT)
-/* Record lengths remembered for validating sparse resyncs. */
+/* An empty record: header, nonce and tag. */
+#define TLS_TX_MIN_REC_LEN	(TLS_TX_PREPEND_LEN + TLS_TX_TAG_LEN)
+/* Records remembered for validating resync info. */
 #define TLS_TX_HISTORY		64
 /* How far into the stream pre-offload bytes may still be retransmitted. */
 #define TLS_TX_BYPASS_WINDOW	(1ULL << 30)
@@ -158,9 +175,10 @@ struct tls_tx_cursor {
 };
 
 struct tls_tx_rec_info {
+	bool used;
 	uint64_t rec_num;
-	uint32_t rec_start;
-	uint32_t rec_len;	/* 0: slot unused */
+	int64_t rec_off;	/* stream position of its header */
+	uint32_t rec_len;	/* 0: header not seen (start from resync) */
 };
 
 struct tls_tx_ctx {
@@ -182,6 +200,8 @@ struct tls_tx_ctx {
 	struct tls_tx_cursor scratch;	/* retransmissions, resync */
 	EVP_CIPHER_CTX *ctr;		/* AES-CTR for sparse resync */
 	struct tls_tx_rec_info hist[TLS_TX_HISTORY];
+	bool hist_any;
+	uint64_t hist_top;	/* highest record number ever remembered */
 };
 
 struct tlsnic_ctx_create;

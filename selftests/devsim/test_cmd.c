@@ -8,6 +8,8 @@
 
 #include "cmd.h"
 #include "devsim_test.h"
+#include "tls_dev.h"
+#include "tls_tx.h"
 
 static struct dsim_port port;
 
@@ -179,6 +181,14 @@ static bool bad_opcode(void)
 	return true;
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
 static struct tlsnic_ctx_create create_body(uint8_t dir, uint8_t cipher, uint8_t family)
 {
 	struct tlsnic_ctx_create c;
@@ -257,7 +267,10 @@ static bool create_validation(void)
 		struct dsim_ctx *ctx = dsim_ctx_lookup(&port.ctxs, h);
 
 		CHECK(ctx && ctx->dir == TLSNIC_DIR_TX && ctx->key_len == 16, "stored ctx");
-		CHECK(!memcmp(ctx->key, c.key, 16) && ctx->rec_seq == 5 &&
+		/* The raw key is not kept: nothing needs it after the create. */
+		CHECK(all_zero(ctx->key, sizeof(ctx->key)) &&
+		      all_zero(ctx->salt, sizeof(ctx->salt)), "raw key kept");
+		CHECK(!memcmp(ctx->iv, c.iv, 8) && ctx->rec_seq == 5 &&
 		      ctx->tcp_seq == 123456 && ctx->sport == 40000 && ctx->dport == 443,
 		      "stored fields");
 		CHECK(ctx->saddr[0] == 10 && ctx->saddr[3] == 1 && ctx->daddr[3] == 2, "addrs");
@@ -323,8 +336,8 @@ static bool destroy_errors(void)
 }
 
 /*
- * Over more cycles than the generation has values, a handle comes back only
- * after all 4096 generations were used.
+ * With a single slot, a handle comes back after all 4096 generations were
+ * used: the generation is 12 bits. Bigger tables spread the reuse (below).
  */
 static bool generations(void)
 {
@@ -346,15 +359,120 @@ static bool generations(void)
 	return true;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
+/*
+ * Connection after connection (create, destroy), with some contexts alive
+ * all along: a destroyed context's handle must never resolve again over
+ * 3 x 4096 connections, nor be handed out again. With a last-in-first-out
+ * free list the same slot took every connection and its 12-bit generation
+ * wrapped after 4096 of them.
+ */
+static bool stale_handle_churn(uint32_t max, uint32_t live)
 {
-	while (n--)
-		if (*p++)
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	uint32_t stale[4], h, i, k;
+
+	CHECK(reset_port(max), "init %u", max);
+	for (k = 0; k < live; k++)
+		if (!create(&c, TLSNIC_ST_OK, &h))
 			return false;
+	for (k = 0; k < ARRAY_SIZE(stale); k++)
+		if (!create(&c, TLSNIC_ST_OK, &stale[k]))
+			return false;
+	for (k = 0; k < ARRAY_SIZE(stale); k++)
+		if (!destroy(stale[k], TLSNIC_ST_OK))
+			return false;
+	for (i = 0; i < 3 * 4096; i++) {
+		if (!create(&c, TLSNIC_ST_OK, &h))
+			return false;
+		for (k = 0; k < ARRAY_SIZE(stale); k++) {
+			CHECK(h != stale[k] && !dsim_ctx_lookup(&port.ctxs, stale[k]),
+			      "table of %u: stale handle %#x back after %u connections",
+			      max, stale[k], i + 1);
+			if (!destroy(stale[k], TLSNIC_ST_BAD_HANDLE))
+				return false;
+		}
+		if (!destroy(h, TLSNIC_ST_OK))
+			return false;
+	}
+	CHECK(dsim_ctx_active(&port.ctxs) == live, "active %u", dsim_ctx_active(&port.ctxs));
 	return true;
 }
 
-/* Destroy and device reset leave no key bytes in the table. */
+static bool stale_handles_small_table(void)
+{
+	return stale_handle_churn(8, 2);
+}
+
+static bool stale_handles_large_table(void)
+{
+	return stale_handle_churn(DSIM_MAX_CONTEXTS_DEFAULT, 10);
+}
+
+/* Does any 8-byte piece of @key appear in [p, p + n)? */
+static bool holds_key(const void *mem, size_t n, const uint8_t *key, size_t key_len)
+{
+	const uint8_t *p = mem;
+
+	for (size_t k = 0; k + 8 <= key_len; k++)
+		for (size_t i = 0; i + 8 <= n; i++)
+			if (!memcmp(p + i, key + k, 8))
+				return true;
+	return false;
+}
+
+/*
+ * The raw key and salt are in no byte of the context table (nor of the
+ * engine's context, with the TLS TX engine plugged in) once the create is
+ * answered, and after the destroy: only the key schedule keeps the key.
+ */
+static bool raw_key_not_kept(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_256, 4);
+	const struct tls_dev_counters *tc;
+	bool ok = true;
+
+	for (int engine = 0; ok && engine < 2; engine++) {
+		const struct dsim_ctx *ctx;
+		uint32_t h, other;
+
+		CHECK(reset_port(4), "init");
+		if (engine) {
+			port.tls = &tls_dev_tx_ops;
+			tls_dev_counters_reset(port.id);
+		}
+		test_fill_random(c.key, sizeof(c.key));
+		test_fill_random(c.salt, sizeof(c.salt));
+		CHECK(!holds_key(port.ctxs.slots, 4 * sizeof(*port.ctxs.slots), c.key, 32),
+		      "key in the table before the create");
+		if (!create(&c, TLSNIC_ST_OK, &h))
+			ok = false;
+		ctx = ok ? dsim_ctx_lookup(&port.ctxs, h) : NULL;
+		ok = ok && ctx && (!engine || ctx->engine);
+		tc = tls_dev_counters(port.id);
+		ok = ok && (!engine || tc->tls_ctx_tx_init == 1);
+		if (ok && (holds_key(port.ctxs.slots, 4 * sizeof(*port.ctxs.slots), c.key, 32) ||
+			   holds_key(port.ctxs.slots, 4 * sizeof(*port.ctxs.slots), c.salt, 4))) {
+			printf("# engine %d: raw key in the context table after the create\n", engine);
+			ok = false;
+		}
+		if (ok && engine && holds_key(ctx->engine, sizeof(struct tls_tx_ctx), c.key, 32)) {
+			printf("# raw key in the engine context\n");
+			ok = false;
+		}
+		/* A second context and a destroy: still nowhere. */
+		ok = ok && create(&c, TLSNIC_ST_OK, &other) && destroy(h, TLSNIC_ST_OK);
+		if (ok && holds_key(port.ctxs.slots, 4 * sizeof(*port.ctxs.slots), c.key, 32)) {
+			printf("# engine %d: raw key in the context table after a destroy\n", engine);
+			ok = false;
+		}
+		ok = ok && destroy(other, TLSNIC_ST_OK);
+		port.tls = NULL;
+	}
+	explicit_bzero(&c, sizeof(c));
+	return ok;
+}
+
+/* Destroy and device reset leave no key material in the table. */
 static bool keys_wiped(void)
 {
 	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_256, 4);
@@ -363,7 +481,7 @@ static bool keys_wiped(void)
 	CHECK(reset_port(4), "init");
 	if (!create(&c, TLSNIC_ST_OK, &h1) || !create(&c, TLSNIC_ST_OK, &h2))
 		return false;
-	CHECK(!all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].key, 32), "key stored");
+	CHECK(!all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].iv, 8), "iv stored");
 	if (!destroy(h1, TLSNIC_ST_OK))
 		return false;
 	CHECK(all_zero(port.ctxs.slots[h1 & TLSNIC_HANDLE_INDEX_MASK].key, 32) &&
@@ -526,6 +644,9 @@ int main(void)
 		{ "create_until_full", create_until_full },
 		{ "destroy_errors", destroy_errors },
 		{ "generations", generations },
+		{ "stale_handles_small_table", stale_handles_small_table },
+		{ "stale_handles_large_table", stale_handles_large_table },
+		{ "raw_key_not_kept", raw_key_not_kept },
 		{ "keys_wiped", keys_wiped },
 		{ "rx_resync", rx_resync },
 		{ "reply_queue_full", reply_queue_full },

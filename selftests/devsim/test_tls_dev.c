@@ -206,6 +206,7 @@ struct frame_opts {
 	bool tso;
 	bool resync;
 	bool dump;		/* with resync: record bytes before the frame */
+	int32_t rec_shift;	/* with resync: added to the record's start */
 	uint16_t dport;		/* 0: the context's */
 };
 
@@ -242,7 +243,8 @@ static int send_range(size_t off, size_t len, const struct frame_opts *o)
 	}
 	if (o->resync) {
 		m.flags |= TLSNIC_TX_F_TLS_RESYNC;
-		m.rec_tcp_seq = htole32((uint32_t)(ISN + rec_off[r]));
+		m.rec_tcp_seq = htole32((uint32_t)(ISN + rec_off[r]) +
+					(uint32_t)o->rec_shift);
 		m.rec_seq[7] = (uint8_t)(5 + r);
 		if (o->dump)
 			dump_len = off - rec_off[r];
@@ -443,6 +445,28 @@ static bool test_rest_in_order(void)
 	       check_sent(off, stream_len - off);
 }
 
+/*
+ * Invariant 8: a retransmission whose resync info puts a record the device
+ * has seen 16 bytes late would reuse that record's keystream on other
+ * bytes: dropped, nothing sent, counted apart from impossible info.
+ */
+static bool test_resync_conflict_dropped(void)
+{
+	struct frame_opts bad = { .handle = handle, .resync = true,
+				  .rec_shift = 16 };
+	struct frame_opts good = { .handle = handle, .resync = true };
+	size_t off = rec_off[2] + 3000;
+	uint64_t info = cnt()->tx_tls_drop_resync_info;
+
+	return expect("contradicting info accepted",
+		      send_range(off, 100, &bad) < 0 && n_out == 0) &&
+	       expect("counted", cnt()->tx_tls_drop_resync_conflict == 1 &&
+		      cnt()->tx_tls_drop_resync_info == info) &&
+	       expect("right info refused",
+		      send_range(off, 100, &good) == 1) &&
+	       check_sent(off, 100);
+}
+
 /* Invariant 2: a destroyed context's handle no longer encrypts. */
 static bool test_stale_handle_dropped(void)
 {
@@ -466,7 +490,8 @@ static bool test_counters_print(void)
 		return false;
 	ok = tls_dev_counters_print(f, port.id) == 0;
 	fclose(f);
-	return ok && strstr(buf, "port0.tx_tls_encrypted_packets 6\n") &&
+	return ok && strstr(buf, "port0.tx_tls_encrypted_packets 7\n") &&
+	       strstr(buf, "port0.tx_tls_drop_resync_conflict 1\n") &&
 	       strstr(buf, "port0.tx_tls_flow_mismatch 1\n");
 }
 
@@ -484,6 +509,7 @@ static const struct {
 	{ "other_tuple_encrypted", test_other_tuple_encrypted },
 	{ "unknown_handle_dropped", test_unknown_handle_dropped },
 	{ "rest_in_order", test_rest_in_order },
+	{ "resync_conflict_dropped", test_resync_conflict_dropped },
 	{ "stale_handle_dropped", test_stale_handle_dropped },
 	{ "counters_print", test_counters_print },
 };

@@ -980,6 +980,204 @@ static bool test_garbage_retransmissions(struct suite *s)
 	return ok;
 }
 
+/*
+ * Invariant 8: resync info that contradicts the records the engine has
+ * seen would encrypt other bytes with keystream already on the wire (the
+ * keystream depends on the record number and the offset in the record
+ * only). Each contradiction is refused, nothing is written, and the
+ * in-order stream goes on right; right info for the same frames works.
+ */
+static bool test_resync_conflict(struct suite *s)
+{
+	static uint8_t junk[STREAM_MAX];
+	const struct rec *r5 = &s->recs[5], *r7 = &s->recs[7];
+	const struct rec *r8 = &s->recs[8];	/* not seen: after the gap */
+	/* Records 0..4 seen before the gap. */
+	size_t first = s->recs[0].off, sent = r5->off;
+	const struct {
+		const char *what;
+		size_t frame;		/* stream offset of a 100-byte frame */
+		size_t start;		/* claimed record start */
+		uint64_t num;		/* claimed record number */
+	} bad[] = {
+		{ "known number, later start", r7->off + 5000, r7->off + 16,
+		  r7->num },
+		{ "known number, earlier start", r7->off + 5000, r7->off - 32,
+		  r7->num },
+		{ "known start, next number", r7->off + 5000, r7->off,
+		  r7->num + 1 },
+		{ "known start, previous number", r7->off + 5000, r7->off,
+		  r7->num - 1 },
+		{ "start inside a known record, new number", r7->off + 5000,
+		  r7->off + 100, s->recs[s->nrecs - 1].num + 1 },
+		{ "not where the record before it ends", r5->off + 100,
+		  r5->off + 1, r5->num },
+		{ "gap too short for the records between", r8->off + 500,
+		  r8->off, r8->num + 1000 },
+		{ "gap too long for the records between", r8->off + 500,
+		  r8->off, r5->num + 1 },
+	};
+	struct tls_tx_resync rs;
+	struct tls_tx_ctx ctx;
+	uint32_t next;
+	bool ok = true;
+
+	if (r7->len != 16384 + 29 || r8->off + 600 > s->len)
+		return false;
+
+	/* Records 0..7 seen in order, then retransmissions of record 7. */
+	if (!ctx_first(s, &ctx))
+		return false;
+	ok &= expect_ret("in order", run(s, &ctx, scratch, first,
+					 r8->off - first, NULL), 0);
+	for (size_t i = 0; i < 5; i++) {
+		resync_for(s, bad[i].frame, false, &rs);
+		rs.rec_tcp_seq = seq_of(bad[i].start);
+		rs.rec_seq = bad[i].num;
+		memcpy(junk, s->plain + bad[i].frame, 100);
+		ok &= expect_ret(bad[i].what, tls_tx_process(&ctx,
+				 seq_of(bad[i].frame), junk, 100, &rs),
+				 -EILSEQ);
+		ok &= same(bad[i].what, junk, s->plain + bad[i].frame, 100,
+			   bad[i].frame);
+	}
+	/* The right info for the same frame. */
+	resync_for(s, r7->off + 5000, false, &rs);
+	ok &= expect_ret("right info", run(s, &ctx, junk, r7->off + 5000, 100,
+					   &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_PRESERVED);
+	ok &= same("right info", junk + r7->off + 5000,
+		   s->wire + r7->off + 5000, 100, r7->off + 5000);
+	resync_for(s, r7->off + r7->len - 8, true, &rs);
+	ok &= expect_ret("right info, dump", run(s, &ctx, junk,
+			 r7->off + r7->len - 8, 8, &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_PRESERVED | TLS_TX_R_DUMP);
+	ok &= same("right info, dump", junk + r7->off + r7->len - 8,
+		   s->wire + r7->off + r7->len - 8, 8, r7->off + r7->len - 8);
+	ok &= tls_tx_next_seq(&ctx, &next) && next == seq_of(r8->off);
+	ok &= expect_ret("rest in order", run(s, &ctx, scratch, r8->off,
+					      s->len - r8->off, NULL), 0);
+	ok &= same("after conflicts", scratch + first, s->wire + first,
+		   s->len - first, first);
+	tls_tx_destroy(&ctx);
+
+	/* Records 0..4 seen, then frames after a gap (they would rebase). */
+	if (!ctx_first(s, &ctx))
+		return false;
+	ok &= expect_ret("up to the gap", run(s, &ctx, scratch, first,
+					      sent - first, NULL), 0);
+	for (size_t i = 5; i < ARRAY_SIZE(bad); i++) {
+		resync_for(s, bad[i].frame, false, &rs);
+		rs.rec_tcp_seq = seq_of(bad[i].start);
+		rs.rec_seq = bad[i].num;
+		memcpy(junk, s->plain + bad[i].frame, 100);
+		ok &= expect_ret(bad[i].what, tls_tx_process(&ctx,
+				 seq_of(bad[i].frame), junk, 100, &rs),
+				 -EILSEQ);
+		ok &= same(bad[i].what, junk, s->plain + bad[i].frame, 100,
+			   bad[i].frame);
+		ok &= tls_tx_next_seq(&ctx, &next) && next == seq_of(sent);
+	}
+	/* The driver's real info after the gap: accepted, OpenSSL's bytes. */
+	resync_for(s, r8->off + 500, true, &rs);
+	ok &= expect_ret("after the gap, right info", run(s, &ctx, scratch,
+			 r8->off + 500, s->len - r8->off - 500, &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_DUMP | TLS_TX_R_REBASED);
+	ok &= same("after the gap", scratch + r8->off + 500,
+		   s->wire + r8->off + 500, s->len - r8->off - 500,
+		   r8->off + 500);
+	tls_tx_destroy(&ctx);
+	return ok;
+}
+
+/*
+ * Random resync info, mostly wrong by a little, for retransmissions of the
+ * real plaintext (with the real record bytes as dump when one is given):
+ * whatever the engine accepts must come out as OpenSSL's bytes. Wrong info
+ * that were used would encrypt the bytes with another position's keystream
+ * and show up here as a difference.
+ */
+static bool test_wrong_info_never_used(struct suite *s)
+{
+	static uint8_t buf[STREAM_MAX];
+	size_t first = s->recs[0].off, mid = s->recs[8].off + 100;
+	unsigned int right = 0, wrong_refused = 0, other = 0;
+	struct tls_tx_ctx ctx;
+	uint32_t next;
+	bool ok;
+
+	rng_state = 0x77aa;
+	if (!ctx_first(s, &ctx))
+		return false;
+	ok = !run(s, &ctx, scratch, first, mid - first, NULL);
+	for (int iter = 0; ok && iter < 20000; iter++) {
+		size_t off = rng_range(first, mid - 1);
+		size_t len = rng_range(1, mid - off < 3 * MSS ? mid - off : 3 * MSS);
+		const struct rec *r = rec_at(s, off);
+		const struct rec *o = &s->recs[rng() % 9];
+		size_t start = r->off;
+		uint64_t num = r->num;
+		struct tls_tx_resync rs;
+		bool correct;
+		int ret;
+
+		switch (rng() % 5) {
+		case 0:		/* start off by a little */
+			start += rng_range(0, 128) - 64;
+			break;
+		case 1:		/* number off by a little */
+			num += rng_range(0, 6) - 3;
+			break;
+		case 2:		/* another record's start and number */
+			start = o->off;
+			num = o->num;
+			break;
+		case 3:		/* another record's start, this number */
+			start = o->off;
+			break;
+		default:
+			break;
+		}
+		correct = start == r->off && num == r->num;
+		if (start > off || start < first) {
+			other++;
+			continue;
+		}
+		rs.rec_tcp_seq = seq_of(start);
+		rs.rec_seq = num;
+		rs.dump = NULL;
+		rs.dump_len = 0;
+		if (rng() % 2 && off > start) {
+			rs.dump = s->plain + start;
+			rs.dump_len = off - start;
+		}
+		memcpy(buf + off, s->plain + off, len);
+		ret = tls_tx_process(&ctx, seq_of(off), buf + off, len, &rs);
+		if (ret >= 0 && memcmp(buf + off, s->wire + off, len)) {
+			diag("iter %d: %zu+%zu, record at %zu #%llu said to be at %zu #%llu: accepted (%d), wrong bytes",
+			     iter, off, len, r->off, (unsigned long long)r->num,
+			     start, (unsigned long long)num, ret);
+			ok = false;
+		}
+		if (correct && ret < 0 && (rs.dump_len || !has_tag(s, off, len))) {
+			diag("iter %d: right info refused: %d", iter, ret);
+			ok = false;
+		}
+		if (correct)
+			right++;
+		else if (ret < 0)
+			wrong_refused++;
+	}
+	diag("%s: %u right, %u wrong refused, %u not tried", s->name, right,
+	     wrong_refused, other);
+	ok = ok && tls_tx_next_seq(&ctx, &next) && next == seq_of(mid) &&
+	     !run(s, &ctx, scratch, mid, s->len - mid, NULL) &&
+	     same("in order after", scratch + first, s->wire + first,
+		  s->len - first, first);
+	tls_tx_destroy(&ctx);
+	return ok;
+}
+
 /* ---- tests without OpenSSL streams ------------------------------------- */
 
 /* A record with no plaintext (tag only), against one-shot EVP. */
@@ -1202,6 +1400,120 @@ static bool test_keys_wiped(void)
 	return ok;
 }
 
+/*
+ * A retransmitted old header must not evict a newer record from the
+ * history: more records than TLS_TX_HISTORY, then records 2..4 again
+ * (their slots are those of records 66..68), then resync info that puts
+ * record 67 7 bytes late. Its neighbours 65 and 69 alone would allow that
+ * (one record of 136 bytes before it, two of 251 after), so only the
+ * history entries of 66..68 can refuse it. Retransmissions, sparse and
+ * with the dump, of old and recent records stay equal to one-shot EVP.
+ */
+#define HIST_NREC	(TLS_TX_HISTORY + 16)
+#define HIST_ISN	0xfffff000U
+#define HIST_REC0	1000
+
+static size_t hist_plain_len(unsigned int i)
+{
+	return 50 + (i * 37) % 200;
+}
+
+static bool test_history_kept(void)
+{
+	static uint8_t plain[HIST_NREC * 300], wire[HIST_NREC * 300],
+		       buf[HIST_NREC * 300];
+	const struct suite *s = &suites[0];
+	struct tls_tx_params p = { .cipher = s->cipher, .rec_seq = HIST_REC0,
+				   .tcp_seq = HIST_ISN };
+	size_t off[HIST_NREC + 1], len;
+	struct tls_tx_resync rs;
+	struct tls_tx_ctx ctx;
+	bool ok = s->ready;
+	unsigned int i;
+	uint32_t next;
+
+	/* Records in plaintext form, and their encryption by one-shot EVP. */
+	off[0] = 0;
+	for (i = 0; ok && i < HIST_NREC; i++) {
+		uint8_t *r = plain + off[i];
+		size_t plen = hist_plain_len(i);
+
+		r[0] = 23;
+		r[1] = 3;
+		r[2] = 3;
+		r[3] = (uint8_t)((plen + 24) >> 8);
+		r[4] = (uint8_t)(plen + 24);
+		for (int k = 0; k < 8; k++)
+			r[5 + k] = (uint8_t)((0x1122334455667700ULL + i) >>
+					     (56 - 8 * k));
+		for (size_t k = 0; k < plen; k++)
+			r[13 + k] = (uint8_t)(i * 7 + k);
+		memset(r + 13 + plen, 0xa5, 16);
+		memcpy(wire + off[i], r, 13);
+		ok = gcm_oneshot(s, true, r, HIST_REC0 + i, r + 13, plen,
+				 wire + off[i] + 13, wire + off[i] + 13 + plen);
+		off[i + 1] = off[i] + 13 + plen + 16;
+	}
+	len = off[HIST_NREC];
+	if (!ok)
+		return false;
+	memcpy(p.key, s->key, s->key_len);
+	memcpy(p.salt, s->salt, 4);
+	memcpy(p.iv, plain + 5, 8);
+	if (tls_tx_init(&ctx, &p))
+		return false;
+	memcpy(buf, plain, len);
+	ok &= expect_ret("in order", tls_tx_process(&ctx, HIST_ISN, buf, len,
+						    NULL), 0);
+	ok &= same("in order", buf, wire, len, 0);
+
+	/* Records 2..4 retransmitted whole, header included. */
+	rs.rec_tcp_seq = HIST_ISN + (uint32_t)off[2];
+	rs.rec_seq = HIST_REC0 + 2;
+	rs.dump = NULL;
+	rs.dump_len = 0;
+	memcpy(buf, plain + off[2], off[5] - off[2]);
+	ok &= expect_ret("records 2..4 again", tls_tx_process(&ctx,
+			 rs.rec_tcp_seq, buf, off[5] - off[2], &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_PRESERVED);
+	ok &= same("records 2..4 again", buf, wire + off[2], off[5] - off[2],
+		   off[2]);
+
+	/* Record 67 said to start 7 bytes late. */
+	rs.rec_tcp_seq = HIST_ISN + (uint32_t)off[67] + 7;
+	rs.rec_seq = HIST_REC0 + 67;
+	memcpy(buf, plain + off[67] + 30, 20);
+	ok &= expect_ret("record 67 moved", tls_tx_process(&ctx,
+			 HIST_ISN + (uint32_t)off[67] + 30, buf, 20, &rs),
+			 -EILSEQ);
+	ok &= same("record 67 moved", buf, plain + off[67] + 30, 20, 0);
+
+	/* The right info: sparse for 67 and 3, with the dump for 3's tag. */
+	rs.rec_tcp_seq = HIST_ISN + (uint32_t)off[67];
+	memcpy(buf, plain + off[67] + 30, 20);
+	ok &= expect_ret("record 67", tls_tx_process(&ctx,
+			 HIST_ISN + (uint32_t)off[67] + 30, buf, 20, &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_PRESERVED);
+	ok &= same("record 67", buf, wire + off[67] + 30, 20, 0);
+	rs.rec_tcp_seq = HIST_ISN + (uint32_t)off[3];
+	rs.rec_seq = HIST_REC0 + 3;
+	memcpy(buf, plain + off[3] + 20, 30);
+	ok &= expect_ret("record 3, sparse", tls_tx_process(&ctx,
+			 HIST_ISN + (uint32_t)off[3] + 20, buf, 30, &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_PRESERVED);
+	ok &= same("record 3, sparse", buf, wire + off[3] + 20, 30, 0);
+	rs.dump = plain + off[3];
+	rs.dump_len = off[4] - 10 - off[3];
+	memcpy(buf, plain + off[4] - 10, 10);
+	ok &= expect_ret("record 3, tag with dump", tls_tx_process(&ctx,
+			 HIST_ISN + (uint32_t)off[4] - 10, buf, 10, &rs),
+			 TLS_TX_R_OOO | TLS_TX_R_PRESERVED | TLS_TX_R_DUMP);
+	ok &= same("record 3, tag with dump", buf, wire + off[4] - 10, 10, 0);
+	ok &= tls_tx_next_seq(&ctx, &next) && next == HIST_ISN + (uint32_t)len;
+	tls_tx_destroy(&ctx);
+	return ok;
+}
+
 /* CPU time, like openssl speed: the build machine is shared. */
 static double now_s(void)
 {
@@ -1349,6 +1661,8 @@ static const struct suite_test suite_tests[] = {
 	{ "bad_header", test_bad_header },
 	{ "pre_offload_bypass", test_pre_offload_bypass },
 	{ "garbage_retransmissions", test_garbage_retransmissions },
+	{ "resync_conflict_refused", test_resync_conflict },
+	{ "wrong_info_never_used", test_wrong_info_never_used },
 };
 
 /*
@@ -1516,6 +1830,7 @@ static const struct plain_test plain_tests[] = {
 	{ "empty_record", test_empty_record },
 	{ "init_from_create", test_init_from_create },
 	{ "keys_wiped_after_destroy", test_keys_wiped },
+	{ "history_kept_from_old_headers", test_history_kept },
 	{ "throughput", test_throughput },
 	{ "stream_past_2g_and_4g", test_stream_past_4g },
 	{ "any_record_type", test_any_record_type },

@@ -16,8 +16,8 @@
 #  - the driver unbound from eth0's device under a running transfer, then
 #    bound again: no crash or warning, and the new eth0 offloads again.
 #
-# tools/tlsnic-vm --devsim-args '--tls-tx --max-contexts 2' -- selftests/vm/tls_tx_contexts.sh
-# tlsnic-vm-args: --devsim-args '--tls-tx --max-contexts 2' --timeout 1200
+# tools/tlsnic-vm --devsim-args '--max-contexts 2' -- selftests/vm/tls_tx_contexts.sh
+# tlsnic-vm-args: --devsim-args '--max-contexts 2' --timeout 1200
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

@@ -21,8 +21,8 @@
 # nginx runs from /tmp (the guest's /etc is read-only): its config, pid,
 # logs and temp paths all live in $NGX_DIR.
 #
-# tools/tlsnic-vm --devsim-args=--tls-tx --timeout 1200 -- selftests/vm/tls_tx_nginx.sh
-# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 1200
+# tools/tlsnic-vm --timeout 1200 -- selftests/vm/tls_tx_nginx.sh
+# tlsnic-vm-args: --timeout 1200
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

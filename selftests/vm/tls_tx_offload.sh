@@ -20,8 +20,8 @@
 #  - every device context released after the sockets close, nothing
 #    dropped for lack of sync data, no kernel warning.
 #
-# tools/tlsnic-vm --devsim-args=--tls-tx -- selftests/vm/tls_tx_offload.sh
-# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 1800
+# tools/tlsnic-vm -- selftests/vm/tls_tx_offload.sh
+# tlsnic-vm-args: --timeout 1800
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

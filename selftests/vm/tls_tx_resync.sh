@@ -18,8 +18,8 @@
 # Without the dump where it is needed, the device refuses the frame and the
 # transfer stalls; with a wrong one, b's kTLS fails the record (EBADMSG).
 #
-# tools/tlsnic-vm --devsim-args=--tls-tx -- selftests/vm/tls_tx_resync.sh
-# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 1800
+# tools/tlsnic-vm -- selftests/vm/tls_tx_resync.sh
+# tlsnic-vm-args: --timeout 1800
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

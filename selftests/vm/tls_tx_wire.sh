@@ -12,8 +12,8 @@
 #    SHA-256 (and sha256sum's), tx_tls_ooo moves, nothing is dropped for
 #    lack of sync data, every device context is released, no warning.
 #
-# tools/tlsnic-vm --devsim-args '--tls-tx --loss 1 --reorder 1 --seed 7' -- selftests/vm/tls_tx_wire.sh
-# tlsnic-vm-args: --devsim-args '--tls-tx --loss 1 --reorder 1 --seed 7' --timeout 1800
+# tools/tlsnic-vm --devsim-args '--loss 1 --reorder 1 --seed 7' -- selftests/vm/tls_tx_wire.sh
+# tlsnic-vm-args: --devsim-args '--loss 1 --reorder 1 --seed 7' --timeout 1800
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

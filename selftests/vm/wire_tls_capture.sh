@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A capture of TLS the device encrypted decrypts with the session keys:
-# devsim (--tls-tx --pcap) records the wire while a (eth0, TLS TX offload)
+# devsim (--pcap) records the wire while a (eth0, TLS TX offload)
 # sends a file to b over TLS 1.2, once with AES-GCM-128 and once with
 # AES-GCM-256, the client writing an SSLKEYLOGFILE. tshark, given the key
 # log, decrypts the captured records back to the file (sha256), so the
@@ -13,8 +13,8 @@
 # --keep DIR, decrypt them on the host with
 #   tshark -r DIR/wire.pcap -o tls.keylog_file:DIR/keylog.txt -d tcp.port==PORT,tls
 #
-# tools/tlsnic-vm --devsim-args '--tls-tx --pcap @RUN@/wire.pcap --stats-file @RUN@/devsim.stats' -- selftests/vm/wire_tls_capture.sh
-# tlsnic-vm-args: --timeout 900 --devsim-args '--tls-tx --pcap @RUN@/wire.pcap --stats-file @RUN@/devsim.stats'
+# tools/tlsnic-vm --devsim-args '--pcap @RUN@/wire.pcap --stats-file @RUN@/devsim.stats' -- selftests/vm/wire_tls_capture.sh
+# tlsnic-vm-args: --timeout 900 --devsim-args '--pcap @RUN@/wire.pcap --stats-file @RUN@/devsim.stats'
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"
