@@ -36,7 +36,8 @@ void dsim_cmd_identify_body(const struct dsim_port *p, struct tlsnic_identify *i
 	uint32_t caps = TLSNIC_CAP_CSUM | TLSNIC_CAP_TSO | TLSNIC_CAP_RX_CSUM;
 
 	if (p->tls)
-		caps |= p->tls->caps & (TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TLS_RX);
+		caps |= p->tls->caps & (TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TLS_RX |
+					 TLSNIC_CAP_TX_DROP_EVENT);
 	memset(id, 0, sizeof(*id));
 	id->abi_version = htole32(TLSNIC_ABI_VERSION);
 	id->caps = htole32(caps);

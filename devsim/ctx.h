@@ -48,6 +48,8 @@ struct dsim_ctx {
 	bool rx_resync_valid;
 	uint32_t rx_resync_tcp_seq;
 	uint64_t rx_resync_rec_seq;
+	/* A TX_DROP event went out; none until a frame with resync info. */
+	bool tx_drop_reported;
 	/* State owned by the TLS engine (dsim_tls_ops), NULL otherwise. */
 	void *engine;
 };

@@ -24,6 +24,7 @@
 #include <rte_log.h>
 
 #include "ctx.h"
+#include "tls_dev.h"
 #include "vhost.h"
 #include "wire.h"
 
@@ -47,6 +48,7 @@ struct options {
 	struct dsim_wire_cfg wire;
 	const char *pcap_file;
 	bool tls_tx;
+	double tls_tx_fail;
 	bool verbose;
 };
 
@@ -71,6 +73,9 @@ static void usage(FILE *f)
 		"                      device offers every offload it has)\n"
 		"  --tls-tx            ignored, for compatibility (TLS TX is on unless\n"
 		"                      --no-tls-tx)\n"
+		"  --tls-tx-fail PCT   the TLS TX engine fails (drops, counts in\n"
+		"                      tx_tls_drop_injected, reports) PCT %% of the TLS\n"
+		"                      frames that arrive in order; seeded by --seed\n"
 		"  --verbose           log vring and connection details\n"
 		"  --help              this text\n"
 		"The wire between two ports (after the sender's segmentation, encryption\n"
@@ -134,7 +139,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX
+		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -142,6 +147,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
 		{ "no-tls-tx", no_argument, NULL, OPT_NO_TLS_TX },
+		{ "tls-tx-fail", required_argument, NULL, OPT_TLS_TX_FAIL },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "loss", required_argument, NULL, OPT_LOSS },
@@ -187,6 +193,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_TLS_TX:
 			o->tls_tx = false;
+			break;
+		case OPT_TLS_TX_FAIL:
+			if (parse_pct("tls-tx-fail", optarg, &o->tls_tx_fail))
+				return -1;
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
@@ -241,7 +251,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -1;
 	}
-	return 0;
+	/* After the loop: --seed may come after --tls-tx-fail. */
+	return tls_dev_set_tx_fail(o->tls_tx_fail, o->wire.seed);
 }
 
 /*

@@ -2,7 +2,9 @@
 /*
  * tlsnic devsim: the TLS TX engine plugged into a port (struct dsim_tls_ops).
  */
+#include <endian.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,7 +151,101 @@ static bool tls_dev_flow_matches(const struct dsim_ctx *ctx,
 	return dsim_get_be16(l4) == ctx->sport && dsim_get_be16(l4 + 2) == ctx->dport;
 }
 
-static int tls_dev_count_err(struct tls_dev_counters *c, int err)
+/* --tls-tx-fail: threshold of a uniform 64-bit draw, per-port streams. */
+static struct {
+	uint64_t thr;
+	bool all;
+	uint64_t rng[TLS_DEV_MAX_PORTS];
+} tx_fail;
+
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int tls_dev_set_tx_fail(double pct, uint64_t seed)
+{
+	unsigned int i;
+
+	if (!isfinite(pct) || pct < 0.0 || pct > 100.0)
+		return -EINVAL;
+	tx_fail.all = pct >= 100.0;
+	/* pct / 100 < 1: times 2^64 (a power of two, exact) still fits. */
+	tx_fail.thr = tx_fail.all ? 0 : (uint64_t)(pct / 100.0 * 18446744073709551616.0);
+	for (i = 0; i < TLS_DEV_MAX_PORTS; i++) {
+		/* Not the wire's stream for the same seed and port. */
+		uint64_t s = seed ^ 0x746c732d74782d66ULL ^ i;
+
+		tx_fail.rng[i] = splitmix64(&s);
+	}
+	return 0;
+}
+
+/* One draw per in-order frame, whatever the rate, keeps runs comparable. */
+static bool tls_dev_inject_fail(const struct dsim_port *p, struct tls_tx_ctx *tx,
+				uint32_t tcp_seq, const struct tls_tx_resync *rs)
+{
+	uint32_t next;
+	uint64_t r;
+
+	if (rs || (!tx_fail.thr && !tx_fail.all) || !tls_tx_next_seq(tx, &next) ||
+	    next != tcp_seq)
+		return false;
+	r = splitmix64(&tx_fail.rng[p->id]);
+	return tx_fail.all || r < tx_fail.thr;
+}
+
+static uint8_t tls_dev_drop_reason(int err)
+{
+	switch (err) {
+	case -ENODATA:
+		return TLSNIC_TX_DROP_NO_SYNC;
+	case -EMSGSIZE:
+		return TLSNIC_TX_DROP_DUMP;
+	case -EBADMSG:
+		return TLSNIC_TX_DROP_BAD_RECORD;
+	case -EINVAL:
+	case -EILSEQ:
+		return TLSNIC_TX_DROP_RESYNC_INFO;
+	default:
+		return TLSNIC_TX_DROP_DEVICE;
+	}
+}
+
+/* Tells the driver its view of the context's stream is wrong (tls_dev.h). */
+static void tls_dev_report_drop(struct dsim_port *p, struct tls_dev_counters *c,
+				struct dsim_ctx *ctx, uint32_t tcp_seq, int err)
+{
+	struct tlsnic_tx_drop ev;
+
+	if (ctx->tx_drop_reported) {
+		c->tx_tls_drop_ev_coalesced++;
+		return;
+	}
+	if (dsim_msgq_space(&p->msgq) <= TLS_DEV_EV_RESERVE) {
+		c->tx_tls_drop_ev_lost++;
+		p->cnt.ev_dropped++;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.handle = htole32(ctx->handle);
+	ev.tcp_seq = htole32(tcp_seq);
+	ev.reason = tls_dev_drop_reason(err);
+	if (dsim_port_post_event(p, TLSNIC_EV_TX_DROP, &ev, sizeof(ev))) {
+		c->tx_tls_drop_ev_lost++;
+		return;
+	}
+	ctx->tx_drop_reported = true;
+	c->tx_tls_drop_ev++;
+}
+
+/* The one place a TLS frame the engine refused is counted and reported. */
+static int tls_dev_count_err(struct dsim_port *p, struct tls_dev_counters *c,
+			     struct dsim_ctx *ctx, uint32_t tcp_seq, int err)
 {
 	switch (err) {
 	case -ENODATA:
@@ -167,10 +263,14 @@ static int tls_dev_count_err(struct tls_dev_counters *c, int err)
 	case -EILSEQ:
 		c->tx_tls_drop_resync_conflict++;
 		break;
+	case -ECANCELED:
+		c->tx_tls_drop_injected++;
+		break;
 	default:
 		c->tx_tls_drop_error++;
 		break;
 	}
+	tls_dev_report_drop(p, c, ctx, tcp_seq, err);
 	return err;
 }
 
@@ -180,7 +280,7 @@ static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
 {
 	struct tls_dev_counters *c = port_cnt(p);
 	struct tls_tx_resync rs, *rsp = NULL;
-	uint32_t pay_off, pay_len;
+	uint32_t pay_off, pay_len, tcp_seq;
 	struct dsim_ctx *ctx;
 	int ret;
 
@@ -210,12 +310,16 @@ static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
 		rs.dump = req->dump_len ? req->dump : NULL;
 		rs.dump_len = req->dump_len;
 		rsp = &rs;
+		/* The driver resyncs: the next drop is news again. */
+		ctx->tx_drop_reported = false;
 	}
 
-	ret = tls_tx_process(ctx->engine, dsim_get_be32(frame + fi->l4_off + 4),
-			     frame + pay_off, pay_len, rsp);
+	tcp_seq = dsim_get_be32(frame + fi->l4_off + 4);
+	if (tls_dev_inject_fail(p, ctx->engine, tcp_seq, rsp))
+		return tls_dev_count_err(p, c, ctx, tcp_seq, -ECANCELED);
+	ret = tls_tx_process(ctx->engine, tcp_seq, frame + pay_off, pay_len, rsp);
 	if (ret < 0)
-		return tls_dev_count_err(c, ret);
+		return tls_dev_count_err(p, c, ctx, tcp_seq, ret);
 	if (ret & TLS_TX_R_BYPASS) {
 		c->tx_tls_skip_no_sync_data++;
 		return 0;
@@ -236,7 +340,7 @@ static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
 }
 
 const struct dsim_tls_ops tls_dev_tx_ops = {
-	.caps = TLSNIC_CAP_TLS_TX,
+	.caps = TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TX_DROP_EVENT,
 	.ctx_init = tls_dev_ctx_init,
 	.ctx_release = tls_dev_ctx_release,
 	.tx = tls_dev_tx,

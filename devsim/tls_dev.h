@@ -8,6 +8,15 @@
  * (no RX engine yet: the driver keeps RX in software) and, for each frame
  * flagged TLSNIC_TX_F_TLS, checks that the frame is TCP on the context's
  * flow and encrypts its payload in place. Every refusal is counted.
+ *
+ * A frame the engine refuses leaves the context's stream where it was; the
+ * device reports it with a TLSNIC_EV_TX_DROP event so that the driver sends
+ * the context's next frame with resync info instead of waiting for TCP to
+ * retransmit. One event per context until a frame with resync info for it
+ * arrives (a storm of drops is one event), and never into the last
+ * TLS_DEV_EV_RESERVE slots of the message queue, which stay for command
+ * replies; an event that finds no room is counted and the next drop of the
+ * context tries again.
  */
 #ifndef TLSNIC_DEVSIM_TLS_DEV_H
 #define TLSNIC_DEVSIM_TLS_DEV_H
@@ -36,6 +45,10 @@
 	C(tx_tls_drop_resync_info)	/* impossible resync info */	\
 	C(tx_tls_drop_resync_conflict)	/* contradicts record history */ \
 	C(tx_tls_drop_error)		/* crypto library failure */	\
+	C(tx_tls_drop_injected)		/* --tls-tx-fail: dropped, in order */ \
+	C(tx_tls_drop_ev)		/* TX_DROP events queued */	\
+	C(tx_tls_drop_ev_coalesced)	/* drop with an event outstanding */ \
+	C(tx_tls_drop_ev_lost)		/* no room for the event: not sent */ \
 	C(tls_ctx_tx_init)						\
 	C(tls_ctx_rx_refused)						\
 	C(tls_ctx_init_failed)
@@ -45,6 +58,9 @@ struct tls_dev_counters {
 	TLS_DEV_COUNTERS(TLS_DEV_COUNTER_FIELD)
 #undef TLS_DEV_COUNTER_FIELD
 };
+
+/* Message queue slots TX_DROP events leave to command replies. */
+#define TLS_DEV_EV_RESERVE	(DSIM_MSGQ_LEN / 4)
 
 /* Ports with TLS counters; port ids at or above are refused contexts. */
 #define TLS_DEV_MAX_PORTS	16
@@ -59,5 +75,16 @@ int tls_dev_counters_print(FILE *f, unsigned int port);
 
 /* Zeroes a port's TLS counters (a new port, or tests). */
 void tls_dev_counters_reset(unsigned int port);
+
+/*
+ * Fault injection (--tls-tx-fail): drop @pct percent (0..100) of the TLS
+ * frames that arrive in order (no resync info, at the context's stream
+ * position), as a device that failed them would, leaving the stream state
+ * untouched. Decisions come from a splitmix64 stream per port seeded from
+ * @seed, one draw per in-order frame, so the n-th in-order TLS frame of a
+ * port meets the same fate for the same seed. Returns -EINVAL for a bad
+ * @pct. Call before traffic (and between tests).
+ */
+int tls_dev_set_tx_fail(double pct, uint64_t seed);
 
 #endif /* TLSNIC_DEVSIM_TLS_DEV_H */

@@ -13,6 +13,7 @@
 #include <linux/completion.h>
 #include <linux/slab.h>
 
+#include "ktls.h"
 #include "tlsnic_drv.h"
 
 /* The command in flight; lives on the stack of tlsnic_cmd_exec(). */
@@ -44,7 +45,10 @@ static int tlsnic_status_to_errno(u16 status)
 	}
 }
 
-/* Unsolicited device events. The TLS RX offload will consume resync requests. */
+/*
+ * Unsolicited device events. The TLS RX offload will consume resync requests.
+ * TX drops go to the TX offload.
+ */
 static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
 			     const void *body, u32 len)
 {
@@ -57,6 +61,14 @@ static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
 			return;
 		}
 		atomic64_inc(&stats->events);
+		return;
+	case TLSNIC_EV_TX_DROP:
+		if (len != sizeof(struct tlsnic_tx_drop)) {
+			atomic64_inc(&stats->bad_msgs);
+			return;
+		}
+		atomic64_inc(&stats->events);
+		tlsnic_ktls_tx_drop_event(priv, body);
 		return;
 	default:
 		atomic64_inc(&stats->bad_msgs);

@@ -106,6 +106,33 @@ static void tlsnic_ktls_count_add_err(struct tlsnic_ktls *ktls, int err)
 	}
 }
 
+/*
+ * Device events find the context by handle from now on. Without the entry
+ * (no memory) offload still works; only the device's drop reports are
+ * ignored, and TCP's own recovery resyncs the device.
+ */
+static void tlsnic_ktls_tx_publish(struct tlsnic_ktls *ktls,
+				   struct tlsnic_ktls_tx *ctx)
+{
+	int err;
+
+	err = xa_err(xa_store(&ktls->tx_handles,
+			      ctx->handle & TLSNIC_HANDLE_INDEX_MASK, ctx,
+			      GFP_KERNEL));
+	if (err)
+		netdev_warn_once(ktls->priv->netdev,
+				 "TLS context 0x%x: device drop reports ignored: %d\n",
+				 ctx->handle, err);
+}
+
+/* Before the device may reuse the slot; the entry may be a newer context's. */
+static void tlsnic_ktls_tx_unpublish(struct tlsnic_ktls *ktls,
+				     struct tlsnic_ktls_tx *ctx)
+{
+	xa_cmpxchg(&ktls->tx_handles, ctx->handle & TLSNIC_HANDLE_INDEX_MASK,
+		   ctx, NULL, GFP_KERNEL);
+}
+
 static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 			      struct tls_crypto_info *crypto_info,
 			      u32 start_offload_tcp_sn)
@@ -144,6 +171,7 @@ static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 	ctx->expected_seq = start_offload_tcp_sn;
 	refcount_set(&ctx->refs, 1);
 	INIT_LIST_HEAD(&ctx->destroy_node);
+	tlsnic_ktls_tx_publish(ktls, ctx);
 	*tlsnic_ktls_tx_slot(tls_get_ctx(sk)) = ctx;
 
 	atomic64_inc(&ktls->ctx_add);
@@ -166,6 +194,8 @@ static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
 	struct tlsnic_ctx_ref ref = { .handle = cpu_to_le32(ctx->handle) };
 	int err;
 
+	tlsnic_ktls_tx_unpublish(ktls, ctx);
+
 	err = tlsnic_cmd_exec(ktls->priv, TLSNIC_OP_CTX_DESTROY, &ref,
 			      sizeof(ref), NULL, 0, TLSNIC_KTLS_CMD_TIMEOUT_MS);
 	/* Without a command channel the device was reset: nothing to undo. */
@@ -177,7 +207,8 @@ static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
 	}
 	atomic64_inc(&ktls->ctx_del);
 	atomic_dec(&ktls->active);
-	kfree(ctx);
+	/* A device event may be looking at it (tlsnic_ktls_tx_drop_event()). */
+	kfree_rcu(ctx, rcu);
 }
 
 static void tlsnic_ktls_destroy_work(struct work_struct *work)
@@ -300,6 +331,7 @@ void tlsnic_ktls_init(struct tlsnic_priv *priv)
 	spin_lock_init(&ktls->destroy_lock);
 	INIT_LIST_HEAD(&ktls->destroy_list);
 	INIT_WORK(&ktls->destroy_work, tlsnic_ktls_destroy_work);
+	xa_init(&ktls->tx_handles);
 	priv->ktls = ktls;
 	priv->netdev->tlsdev_ops = &tlsnic_tlsdev_ops;
 }
@@ -321,6 +353,7 @@ void tlsnic_ktls_cleanup(struct tlsnic_priv *priv)
 		dev_err(&priv->vdev->dev,
 			"%d TLS contexts still referenced at removal\n", leaked);
 	priv->ktls = NULL;
+	xa_destroy(&ktls->tx_handles);
 	kfree(ktls);
 }
 
@@ -358,6 +391,7 @@ static const struct tlsnic_ktls_stat_desc tlsnic_ktls_sq_desc[] = {
 	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_dump_nomem", drop_dump_nomem),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_orphan", drop_orphan),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_csum_fixup", csum_fixup),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_resync", drop_resync),
 };
 
 /* atomic64_t counters of struct tlsnic_ktls. */
@@ -371,6 +405,8 @@ static const struct tlsnic_ktls_stat_desc tlsnic_ktls_desc[] = {
 	TLSNIC_KTLS_STAT("tx_tls_ctx_no_dev", ctx_no_dev),
 	TLSNIC_KTLS_STAT("tx_tls_del_deferred", del_deferred),
 	TLSNIC_KTLS_STAT("tx_tls_del_err", del_err),
+	TLSNIC_KTLS_STAT("tx_tls_drop_event", drop_event),
+	TLSNIC_KTLS_STAT("tx_tls_drop_event_stale", drop_event_stale),
 };
 
 int tlsnic_ktls_stats_count(const struct tlsnic_priv *priv)

@@ -8,6 +8,10 @@
  * to tls_dev_del(); every skb queued with the context's handle holds one
  * more until its TX completion, so the device context is destroyed only
  * once no queued frame can name it (invariant 2, docs/invariants.md).
+ *
+ * Device events name a context by handle: ktls->tx_handles maps the handle's
+ * index to the live context, looked up under RCU and checked against the
+ * whole handle (generation), and contexts are freed after a grace period.
  */
 #ifndef _TLSNIC_KTLS_H
 #define _TLSNIC_KTLS_H
@@ -19,6 +23,7 @@
 #include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/tls.h>
 
 #include "tlsnic_drv.h"
@@ -38,8 +43,16 @@ struct tlsnic_ktls_tx {
 	 * under the TX queue lock (there is one data queue).
 	 */
 	u32 expected_seq;
+	/*
+	 * TX_DROP events: the device's stream is not at expected_seq. Bumped
+	 * by the command channel's NAPI (the only writer); drop_gen_done is
+	 * the last one a queued frame with resync info answered (xmit only).
+	 */
+	u32 drop_gen;
+	u32 drop_gen_done;
 	refcount_t refs;		/* kernel context + queued skbs */
 	struct list_head destroy_node;	/* on ktls->destroy_list when unused */
+	struct rcu_head rcu;		/* events may still look at it */
 };
 
 /* Data path counters of one TX queue, written under its TX lock. */
@@ -56,6 +69,7 @@ struct tlsnic_ktls_sq_stats {
 	u64_stats_t drop_dump_nomem;	/* no memory to track dump pages */
 	u64_stats_t drop_orphan;	/* offloaded bytes without their socket */
 	u64_stats_t csum_fixup;		/* stack checksummed: device redoes it */
+	u64_stats_t drop_resync;	/* resync frames after a TX_DROP event */
 };
 
 /* kTLS state of one tlsnic device; exists only if it can offload TLS TX. */
@@ -74,6 +88,11 @@ struct tlsnic_ktls {
 	atomic64_t del_deferred;	/* tls_dev_del with frames queued */
 	atomic64_t del_err;		/* CTX_DESTROY refused or unanswered */
 	atomic_t active;		/* contexts on the device now */
+	atomic64_t drop_event;		/* TX_DROP events for a live context */
+	atomic64_t drop_event_stale;	/* ... for none (closed since) */
+
+	/* Handle index -> live TX context, for device events. */
+	struct xarray tx_handles;
 
 	/* Contexts whose last reference went in atomic context. */
 	spinlock_t destroy_lock;	/* protects destroy_list */
@@ -96,8 +115,10 @@ struct tlsnic_ktls_skb_cb {
 	struct tlsnic_ktls_dump *dump;	/* page references, or NULL */
 	u32 end_seq;			/* TCP seq after the frame's payload */
 	u32 datalen;			/* TCP payload bytes */
+	u32 drop_gen;			/* with drop_resync: the event answered */
 	u16 dump_len;
 	bool resync;
+	bool drop_resync;		/* resync info because of a TX_DROP */
 };
 
 static inline struct tlsnic_ktls_skb_cb *tlsnic_ktls_cb(struct sk_buff *skb)
@@ -130,6 +151,8 @@ int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
 			   struct tlsnic_tx_meta *meta, struct scatterlist *sg);
 void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb);
 void __tlsnic_ktls_tx_release(struct sk_buff *skb);
+void tlsnic_ktls_tx_drop_event(struct tlsnic_priv *priv,
+			       const struct tlsnic_tx_drop *ev);
 
 /* First thing in xmit: nothing to release yet, whatever cb held. */
 static inline void tlsnic_ktls_tx_skb_init(struct sk_buff *skb)

@@ -21,6 +21,12 @@
  * A retransmission of old data leaves expected_seq alone: the device
  * encrypts it aside and keeps its in-order state, so the next new frame
  * needs no resync.
+ *
+ * expected_seq moves when a frame is queued; if the device then drops the
+ * frame, its stream stays behind. It says so with a TX_DROP event, and the
+ * context's next new frame goes with resync info (and the dump) as if it
+ * followed a gap, so TCP recovers the lost bytes by fast retransmit instead
+ * of waiting for its retransmission timer (tls-offload.rst, "Segment drops").
  */
 #include <linux/highmem.h>
 #include <linux/ip.h>
@@ -188,7 +194,7 @@ int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
 	struct tls_context *tls_ctx;
 	struct tlsnic_ktls_tx *ctx;
 	struct net_device *tls_dev;
-	u32 seq, datalen;
+	u32 seq, datalen, drop_gen;
 	int nents = 0;
 
 	/* expected_seq is serialised by the one data TX queue's lock. */
@@ -233,13 +239,21 @@ int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
 		return -ENODEV;
 
 	cb->resync = false;
+	cb->drop_resync = false;
 	cb->dump_len = 0;
 	seq = ntohl(tcp_hdr(skb)->seq);
-	if (unlikely(seq != ctx->expected_seq)) {
+	drop_gen = READ_ONCE(ctx->drop_gen);
+	if (unlikely(seq != ctx->expected_seq || drop_gen != ctx->drop_gen_done)) {
 		nents = tlsnic_ktls_tx_resync(qp, ctx, tls_ctx, skb, seq,
 					      datalen, meta, sg);
 		if (nents < 0)
 			return nents;
+		/* Only a frame that moves the device's stream answers a drop. */
+		if (drop_gen != ctx->drop_gen_done &&
+		    after(seq + datalen, ctx->expected_seq)) {
+			cb->drop_resync = true;
+			cb->drop_gen = drop_gen;
+		}
 	}
 	if (unlikely(skb->ip_summed != CHECKSUM_PARTIAL)) {
 		tlsnic_ktls_tx_csum(skb, meta);
@@ -270,6 +284,9 @@ void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb)
 		return;
 	if (after(cb->end_seq, ctx->expected_seq))
 		ctx->expected_seq = cb->end_seq;
+	/* An event newer than cb->drop_gen still asks for a resync. */
+	if (cb->drop_resync)
+		ctx->drop_gen_done = cb->drop_gen;
 
 	s = tlsnic_ktls_sq(qp);
 	u64_stats_update_begin(&s->syncp);
@@ -284,6 +301,8 @@ void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb)
 		u64_stats_inc(&s->dump_packets);
 		u64_stats_add(&s->dump_bytes, cb->dump_len);
 	}
+	if (cb->drop_resync)
+		u64_stats_inc(&s->drop_resync);
 	u64_stats_update_end(&s->syncp);
 }
 
@@ -302,4 +321,35 @@ void __tlsnic_ktls_tx_release(struct sk_buff *skb)
 	}
 	cb->ctx = NULL;
 	tlsnic_ktls_tx_put(ctx);
+}
+
+/**
+ * tlsnic_ktls_tx_drop_event - the device dropped a frame of a TX context
+ * @priv: device
+ * @ev: the event's body, length checked
+ *
+ * Runs in the command channel's NAPI, concurrently with xmit and with the
+ * context's destruction: the context is looked up under RCU and must carry
+ * the event's whole handle, so an event about a closed connection, or
+ * about an earlier user of the slot, touches nothing.
+ */
+void tlsnic_ktls_tx_drop_event(struct tlsnic_priv *priv,
+			       const struct tlsnic_tx_drop *ev)
+{
+	struct tlsnic_ktls *ktls = priv->ktls;
+	u32 handle = le32_to_cpu(ev->handle);
+	struct tlsnic_ktls_tx *ctx;
+
+	if (!ktls)
+		return;
+	rcu_read_lock();
+	ctx = xa_load(&ktls->tx_handles, handle & TLSNIC_HANDLE_INDEX_MASK);
+	if (ctx && ctx->handle == handle) {
+		/* The only writer; xmit compares it with drop_gen_done. */
+		WRITE_ONCE(ctx->drop_gen, ctx->drop_gen + 1);
+		atomic64_inc(&ktls->drop_event);
+	} else {
+		atomic64_inc(&ktls->drop_event_stale);
+	}
+	rcu_read_unlock();
 }

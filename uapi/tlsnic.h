@@ -51,6 +51,7 @@ enum tlsnic_opcode {
 
 	/* Unsolicited events, device to driver (tag is 0). */
 	TLSNIC_EV_RX_RESYNC_REQ	= 0x41,	/* body: tlsnic_rx_resync_req */
+	TLSNIC_EV_TX_DROP	= 0x42,	/* body: tlsnic_tx_drop */
 };
 
 enum tlsnic_status {
@@ -68,6 +69,7 @@ enum tlsnic_status {
 #define TLSNIC_CAP_RX_CSUM	(1U << 2)	/* verified checksum on receive */
 #define TLSNIC_CAP_TLS_TX	(1U << 3)	/* inline TLS encryption */
 #define TLSNIC_CAP_TLS_RX	(1U << 4)	/* inline TLS decryption */
+#define TLSNIC_CAP_TX_DROP_EVENT (1U << 5)	/* reports TLS TX drops */
 
 /* TLS versions (tlsnic_identify.tls_versions, bit = 1 << enum value). */
 enum tlsnic_tls_version {
@@ -146,6 +148,27 @@ struct tlsnic_rx_resync {
 struct tlsnic_rx_resync_req {
 	__le32 handle;
 	__le32 tcp_seq;		/* TCP sequence of the candidate header */
+};
+
+/* Why the device dropped a TLS frame (tlsnic_tx_drop.reason). */
+enum tlsnic_tx_drop_reason {
+	TLSNIC_TX_DROP_NO_SYNC		= 0,	/* not where the stream stands */
+	TLSNIC_TX_DROP_DUMP		= 1,	/* dump is not record start..frame */
+	TLSNIC_TX_DROP_BAD_RECORD	= 2,	/* invalid record header */
+	TLSNIC_TX_DROP_RESYNC_INFO	= 3,	/* resync info refused */
+	TLSNIC_TX_DROP_DEVICE		= 4,	/* device fault */
+};
+
+/*
+ * The device dropped a frame of a TLS TX context: its stream state stays
+ * where it was, so the driver sends the context's next frame with resync
+ * information. At most one per context until the device sees such a frame.
+ */
+struct tlsnic_tx_drop {
+	__le32 handle;
+	__le32 tcp_seq;		/* TCP sequence of the dropped frame */
+	__u8 reason;		/* enum tlsnic_tx_drop_reason */
+	__u8 reserved[3];
 };
 
 /* ---- Data path metadata ---------------------------------------------- */

@@ -5,7 +5,8 @@
  * buffers (tlsnic_tx_meta | dump | frame) through dsim_tx_process(), and
  * what reaches the wire checked against one-shot EVP AES-GCM records and
  * TCP checksums. Whatever is refused must send nothing (invariant 1,
- * docs/invariants.md).
+ * docs/invariants.md), and is reported to the driver with one TX_DROP event
+ * per context until the driver resyncs; --tls-tx-fail's injected failures are seeded.
  */
 #include <endian.h>
 #include <errno.h>
@@ -328,6 +329,37 @@ static bool expect(const char *what, bool cond)
 	return cond;
 }
 
+/* The next device-to-driver message is this TX_DROP event; takes it. */
+static bool pop_drop_event(uint32_t h, uint32_t seq, uint8_t reason)
+{
+	const struct dsim_msg *m = dsim_msgq_peek(&port.msgq);
+	struct tlsnic_msg_hdr rh;
+	struct tlsnic_tx_drop ev;
+
+	if (!m || m->len != sizeof(rh) + sizeof(ev)) {
+		diag("no TX_DROP event");
+		return false;
+	}
+	memcpy(&rh, m->data, sizeof(rh));
+	memcpy(&ev, m->data + sizeof(rh), sizeof(ev));
+	dsim_msgq_pop(&port.msgq);
+	if (rh.opcode != TLSNIC_EV_TX_DROP || rh.tag || rh.status ||
+	    le32toh(rh.len) != sizeof(ev) || le32toh(ev.handle) != h ||
+	    le32toh(ev.tcp_seq) != seq || ev.reason != reason ||
+	    ev.reserved[0] || ev.reserved[1] || ev.reserved[2]) {
+		diag("event op 0x%x handle 0x%x seq 0x%x reason %u, want 0x%x 0x%x %u",
+		     rh.opcode, le32toh(ev.handle), le32toh(ev.tcp_seq),
+		     ev.reason, h, seq, reason);
+		return false;
+	}
+	return true;
+}
+
+static bool no_message(void)
+{
+	return expect("unexpected device message", !dsim_msgq_count(&port.msgq));
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 static uint32_t handle;
@@ -338,6 +370,7 @@ static bool test_identify_caps(void)
 
 	dsim_cmd_identify_body(&port, &id);
 	return le32toh(id.caps) & TLSNIC_CAP_TLS_TX &&
+	       le32toh(id.caps) & TLSNIC_CAP_TX_DROP_EVENT &&
 	       !(le32toh(id.caps) & TLSNIC_CAP_TLS_RX);
 }
 
@@ -378,7 +411,9 @@ static bool test_gap_without_resync_dropped(void)
 	int ret = send_range(off, 500, &o);
 
 	return expect("accepted", ret < 0) && expect("sent", n_out == 0) &&
-	       expect("counted", cnt()->tx_tls_drop_no_sync_data == 1);
+	       expect("counted", cnt()->tx_tls_drop_no_sync_data == 1) &&
+	       pop_drop_event(handle, (uint32_t)(ISN + off),
+			      TLSNIC_TX_DROP_NO_SYNC) && no_message();
 }
 
 /* A retransmission without the dump (sparse), then with tag bytes + dump. */
@@ -400,6 +435,9 @@ static bool test_retransmissions(void)
 		     cnt()->tx_tls_dump_packets == 1 &&
 		     cnt()->tx_tls_dump_bytes == tag_at - 50 - rec_off[1] &&
 		     cnt()->tx_tls_resync_preserved == 2);
+	/* The refused one came with resync info: reported again. */
+	ok &= pop_drop_event(handle, (uint32_t)(ISN + tag_at - 50),
+			     TLSNIC_TX_DROP_NO_SYNC) && no_message();
 	return ok;
 }
 
@@ -462,6 +500,8 @@ static bool test_resync_conflict_dropped(void)
 		      send_range(off, 100, &bad) < 0 && n_out == 0) &&
 	       expect("counted", cnt()->tx_tls_drop_resync_conflict == 1 &&
 		      cnt()->tx_tls_drop_resync_info == info) &&
+	       pop_drop_event(handle, (uint32_t)(ISN + off),
+			      TLSNIC_TX_DROP_RESYNC_INFO) && no_message() &&
 	       expect("right info refused",
 		      send_range(off, 100, &good) == 1) &&
 	       check_sent(off, 100);
@@ -495,6 +535,151 @@ static bool test_counters_print(void)
 	       strstr(buf, "port0.tx_tls_flow_mismatch 1\n");
 }
 
+/* ---- device drops reported to the driver -------------------------------- */
+
+static uint32_t handle2;
+
+/*
+ * A failed in-order frame leaves the stream behind the driver's: reported
+ * once, with the frame's sequence; every later drop of the context is
+ * coalesced until the driver sends resync info, after which the stream
+ * continues and the next drop is reported again.
+ */
+static bool test_injected_fail_reported_once(void)
+{
+	struct frame_opts in = { .handle = handle2 };
+	struct frame_opts rs = { .handle = handle2, .resync = true, .dump = true };
+	const struct tls_dev_counters *c = cnt();
+	uint64_t inj = c->tx_tls_drop_injected, ev = c->tx_tls_drop_ev;
+	uint64_t co = c->tx_tls_drop_ev_coalesced;
+	uint64_t nsd = c->tx_tls_drop_no_sync_data;
+	bool ok = true;
+
+	ok &= expect("context", ctx_create(TLSNIC_DIR_TX, &handle2) == TLSNIC_ST_OK);
+	in.handle = rs.handle = handle2;
+	ok &= expect("fail knob", tls_dev_set_tx_fail(100, 1) == 0);
+	ok &= expect("failed frame sent", send_range(0, 1000, &in) < 0 && n_out == 0);
+	ok &= expect("injected counted", c->tx_tls_drop_injected == inj + 1);
+	ok &= pop_drop_event(handle2, ISN, TLSNIC_TX_DROP_DEVICE);
+	ok &= expect("fail knob off", tls_dev_set_tx_fail(0, 1) == 0);
+	/* The driver has not heard yet: it carries on in order. */
+	ok &= expect("frame after the drop sent",
+		     send_range(1000, 500, &in) < 0 && n_out == 0);
+	ok &= expect("coalesced", c->tx_tls_drop_ev_coalesced == co + 1 &&
+		     c->tx_tls_drop_no_sync_data == nsd + 1) && no_message();
+	/* The driver's answer: the next frame with its record's bytes. */
+	ok &= expect("resync refused", send_range(1500, 700, &rs) == 1) &&
+	      check_sent(1500, 700) && no_message();
+	ok &= expect("retransmission refused", send_range(0, 1500, &rs) == 1) &&
+	      check_sent(0, 1500);
+	ok &= expect("in order after resync refused",
+		     send_range(2200, 600, &in) == 1) && check_sent(2200, 600);
+	/* Resync info seen: the next drop is news again. */
+	ok &= expect("fail knob", tls_dev_set_tx_fail(100, 1) == 0);
+	ok &= expect("second failure sent", send_range(2800, 100, &in) < 0 && n_out == 0);
+	ok &= pop_drop_event(handle2, ISN + 2800, TLSNIC_TX_DROP_DEVICE) && no_message();
+	ok &= expect("events counted", c->tx_tls_drop_ev == ev + 2 &&
+		     c->tx_tls_drop_injected == inj + 2);
+	/* Resync frames are never failed: the driver can always recover. */
+	ok &= expect("resync frame failed", send_range(2800, 100, &rs) == 1) &&
+	      check_sent(2800, 100);
+	ok &= expect("fail knob off", tls_dev_set_tx_fail(0, 1) == 0);
+	return ok;
+}
+
+/*
+ * Events never take the slots command replies need: with the queue down to
+ * its reserve, a drop is counted as lost and not latched, so the context's
+ * next drop, once there is room, is reported.
+ */
+static bool test_event_queue_reserve(void)
+{
+	struct frame_opts in = { .handle = handle2 };
+	const struct tls_dev_counters *c = cnt();
+	uint64_t lost = c->tx_tls_drop_ev_lost, evd = port.cnt.ev_dropped;
+	uint32_t filler = 0;
+	bool ok = true;
+
+	while (dsim_msgq_space(&port.msgq) > TLS_DEV_EV_RESERVE &&
+	       !dsim_msgq_push(&port.msgq, TLSNIC_EV_RX_RESYNC_REQ, 0, 0, NULL, 0))
+		filler++;
+	ok &= expect("fail knob", tls_dev_set_tx_fail(100, 1) == 0);
+	ok &= expect("dropped", send_range(2900, 100, &in) < 0 && n_out == 0);
+	ok &= expect("lost counted", c->tx_tls_drop_ev_lost == lost + 1 &&
+		     port.cnt.ev_dropped == evd + 1 &&
+		     dsim_msgq_count(&port.msgq) == filler);
+	while (dsim_msgq_count(&port.msgq))
+		dsim_msgq_pop(&port.msgq);
+	ok &= expect("dropped again", send_range(2900, 100, &in) < 0 && n_out == 0);
+	ok &= pop_drop_event(handle2, ISN + 2900, TLSNIC_TX_DROP_DEVICE) && no_message();
+	ok &= expect("fail knob off", tls_dev_set_tx_fail(0, 1) == 0);
+	ok &= expect("destroy", ctx_destroy(handle2) == TLSNIC_ST_OK);
+	return ok;
+}
+
+#define PATTERN_FRAMES	1000
+#define PATTERN_LEN	20
+
+/*
+ * A fresh context fed PATTERN_FRAMES in-order frames with --tls-tx-fail
+ * @pct and @seed; each failure is answered as the driver does, by sending
+ * the frame again with resync info. @failed gets which ones failed.
+ */
+static int fail_pattern(double pct, uint64_t seed, bool *failed)
+{
+	struct frame_opts in = { 0 }, rs = { .resync = true, .dump = true };
+	uint32_t h;
+	int n = 0;
+
+	if (ctx_create(TLSNIC_DIR_TX, &h) != TLSNIC_ST_OK ||
+	    tls_dev_set_tx_fail(pct, seed))
+		return -1;
+	in.handle = rs.handle = h;
+	for (size_t i = 0; i < PATTERN_FRAMES; i++) {
+		size_t off = i * PATTERN_LEN;
+
+		failed[i] = send_range(off, PATTERN_LEN, &in) < 0;
+		if (failed[i]) {
+			if (n_out || !pop_drop_event(h, (uint32_t)(ISN + off),
+						     TLSNIC_TX_DROP_DEVICE) ||
+			    send_range(off, PATTERN_LEN, &rs) != 1)
+				return -1;
+			n++;
+		}
+		if (!check_sent(off, PATTERN_LEN) || dsim_msgq_count(&port.msgq))
+			return -1;
+	}
+	tls_dev_set_tx_fail(0, seed);
+	return ctx_destroy(h) == TLSNIC_ST_OK ? n : -1;
+}
+
+/* The share is the one asked for, and the seed alone decides which. */
+static bool test_fail_rate_seeded(void)
+{
+	static bool a[PATTERN_FRAMES], b[PATTERN_FRAMES], d[PATTERN_FRAMES];
+	uint64_t inj = cnt()->tx_tls_drop_injected;
+	int na, nb, nd;
+
+	/* 10 % of 1000: 100, sigma 9.5; 60..140 is beyond 4 sigma. */
+	na = fail_pattern(10, 7, a);
+	nb = fail_pattern(10, 7, b);
+	nd = fail_pattern(10, 8, d);
+	diag("seed 7: %d of %d failed, again %d; seed 8: %d", na,
+	     PATTERN_FRAMES, nb, nd);
+	return expect("run", na >= 0 && nb >= 0 && nd >= 0) &&
+	       expect("rate", na >= 60 && na <= 140 && nd >= 60 && nd <= 140) &&
+	       expect("same seed, other frames", !memcmp(a, b, sizeof(a))) &&
+	       expect("other seed, same frames", memcmp(a, d, sizeof(a)) != 0) &&
+	       expect("counted", cnt()->tx_tls_drop_injected == inj + (uint64_t)(na + nb + nd));
+}
+
+static bool test_fail_pct_checked(void)
+{
+	return tls_dev_set_tx_fail(-1, 1) == -EINVAL &&
+	       tls_dev_set_tx_fail(100.5, 1) == -EINVAL &&
+	       tls_dev_set_tx_fail(0, 1) == 0;
+}
+
 static const struct {
 	const char *name;
 	bool (*fn)(void);
@@ -512,6 +697,10 @@ static const struct {
 	{ "resync_conflict_dropped", test_resync_conflict_dropped },
 	{ "stale_handle_dropped", test_stale_handle_dropped },
 	{ "counters_print", test_counters_print },
+	{ "injected_fail_reported_once", test_injected_fail_reported_once },
+	{ "event_queue_reserve", test_event_queue_reserve },
+	{ "fail_rate_seeded", test_fail_rate_seeded },
+	{ "fail_pct_checked", test_fail_pct_checked },
 };
 
 int main(void)
