@@ -89,6 +89,21 @@ ktx_start_paused() {
 	fi
 }
 
+# ktx_start_offloaded_paused SERVER_ARGS CLIENT_ARGS BYTES: ktx_start_paused
+# once no device context is left from earlier sockets; then the paused
+# socket must be offloaded (one live device context) and the device must
+# have encrypted bytes of it before the test acts.
+ktx_start_offloaded_paused() {
+	ktx_wait_idle 10 || return 1
+	_ko_enc=$(counter eth0 tx_tls_encrypted_bytes)
+	ktx_start_paused "$1" "$2" "$3" || return 1
+	[ "$(counter eth0 tx_tls_ctx_active)" = 1 ] ||
+		{ fail_msg "no live device context under the paused socket"; return 1; }
+	wait_until 60 "the device encrypted nothing of the socket before its pause" \
+		test "$(counter eth0 tx_tls_encrypted_bytes)" -gt "$_ko_enc" || return 1
+	ktap_diag "paused after $3 bytes, the device encrypted $(($(counter eth0 tx_tls_encrypted_bytes) - _ko_enc)) bytes so far"
+}
+
 # ktx_resume: let the paused client send the rest.
 ktx_resume() {
 	: > "$KTX_BARRIER/resume"

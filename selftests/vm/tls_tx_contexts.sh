@@ -68,20 +68,10 @@ ktap_check "next socket offloaded again" test "$(delta TlsTxDevice "$before" "$a
 # open, offloaded and mid-transfer, and bytes move on both sides of it.
 PAUSE=$((4 * 1024 * 1024))
 
-# start_paused: $MID from a to b in the background, with no device context
-# left from earlier sockets; returns once the sender has written PAUSE
-# bytes and waits, its socket offloaded (one live device context) and the
-# device has encrypted bytes of it.
+# start_paused: $MID from a to b, held after PAUSE bytes, offloaded.
 start_paused() {
-	ktx_wait_idle 10 || return 1
-	_sp_enc=$(counter eth0 tx_tls_encrypted_bytes)
-	ktx_start_paused "--expect-sha256 $(cat "$MID.sha256")" \
-		"--send sendfile --file $MID" "$PAUSE" || return 1
-	[ "$(counter eth0 tx_tls_ctx_active)" = 1 ] ||
-		{ fail_msg "no live device context under the paused socket"; return 1; }
-	wait_until 60 "device encrypted nothing before the pause" \
-		test "$(counter eth0 tx_tls_encrypted_bytes)" -gt "$_sp_enc"
-	ktap_diag "paused after $PAUSE bytes, device encrypted $(($(counter eth0 tx_tls_encrypted_bytes) - _sp_enc)) bytes so far"
+	ktx_start_offloaded_paused "--expect-sha256 $(cat "$MID.sha256")" \
+		"--send sendfile --file $MID" "$PAUSE"
 }
 
 # moved_to_software MID AFTER: after tls_device_down the rest of the
