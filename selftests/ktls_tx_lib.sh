@@ -70,6 +70,69 @@ ktx_start() {
 	KTX_CPID=$!
 }
 
+KTX_BARRIER=/tmp/ktls_tx.barrier
+
+# ktx_start_paused SERVER_ARGS CLIENT_ARGS BYTES: ktx_start, the client
+# pausing after BYTES of payload (tlsnic-ktls --pause-after). Returns once
+# the client has written those bytes and waits: the connection is provably
+# mid-transfer until ktx_resume.
+ktx_start_paused() {
+	rm -rf "$KTX_BARRIER"
+	mkdir -p "$KTX_BARRIER" || return 1
+	KTX_PAUSE=$3
+	ktx_start "$1" "$2 --pause-after $3 --barrier $KTX_BARRIER"
+	KTX_PAUSED=1
+	if ! wait_for_file "$KTX_BARRIER/reached" 120 "$KTX_CPID"; then
+		sed 's/^/# client: /' "$KTX_OUT.c" "$KTX_OUT.c.err"
+		fail_msg "the client did not reach its pause after $3 bytes"
+		return 1
+	fi
+}
+
+# ktx_start_offloaded_paused SERVER_ARGS CLIENT_ARGS BYTES: ktx_start_paused
+# once no device context is left from earlier sockets; then the paused
+# socket must be offloaded (one live device context) and the device must
+# have encrypted bytes of it before the test acts.
+ktx_start_offloaded_paused() {
+	ktx_wait_idle 10 || return 1
+	_ko_enc=$(counter eth0 tx_tls_encrypted_bytes)
+	ktx_start_paused "$1" "$2" "$3" || return 1
+	[ "$(counter eth0 tx_tls_ctx_active)" = 1 ] ||
+		{ fail_msg "no live device context under the paused socket"; return 1; }
+	wait_until 60 "the device encrypted nothing of the socket before its pause" \
+		test "$(counter eth0 tx_tls_encrypted_bytes)" -gt "$_ko_enc" || return 1
+	ktap_diag "paused after $3 bytes, the device encrypted $(($(counter eth0 tx_tls_encrypted_bytes) - _ko_enc)) bytes so far"
+}
+
+# ktx_resume: let the paused client send the rest.
+ktx_resume() {
+	: > "$KTX_BARRIER/resume"
+}
+
+# ktx_abort_paused: after a failed step, end the connection ktx_start_paused
+# started, if any, its output as diagnostics.
+ktx_abort_paused() {
+	[ -n "${KTX_PAUSED:-}" ] || return 0
+	KTX_PAUSED=
+	ktx_resume
+	kill "$KTX_CPID" "$KTX_SPID" 2> /dev/null
+	ktx_finish > /dev/null
+	sed 's/^/# client: /' "$KTX_OUT.c" "$KTX_OUT.c.err"
+}
+
+# ktx_finish_paused: ktx_resume, ktx_finish, and the client really paused
+# after KTX_PAUSE bytes and sent more after it resumed.
+ktx_finish_paused() {
+	KTX_PAUSED=
+	ktx_resume
+	ktx_finish || return 1
+	_kp_at=$(sed -n 's/^pause: .* sent=\([0-9]*\) resumed$/\1/p' "$KTX_OUT.c")
+	_kp_total=$(ktx_field "$KTX_OUT.c" bytes | awk '{ n += $1 } END { print n + 0 }')
+	ktap_diag "client paused after ${_kp_at:-?} of $_kp_total payload bytes"
+	[ "$_kp_at" = "$KTX_PAUSE" ] && [ "$_kp_total" -gt "$_kp_at" ] ||
+		{ fail_msg "no pause after $KTX_PAUSE bytes with bytes sent after it"; return 1; }
+}
+
 # ktx_finish: wait for ktx_start's connection. Fails, with both ends' output
 # as diagnostics, unless both exit 0 and every byte the client sent arrived
 # with the same SHA-256. Sets KTX_MBPS to the sender's rate of the last
@@ -142,9 +205,11 @@ ktx_wait_idle() {
 	return 0
 }
 
-# ktx_dmesg_clean: no kernel warning since boot.
+# ktx_dmesg_clean: no kernel warning and no driver error since boot.
 ktx_dmesg_clean() {
-	if dmesg | grep -E 'WARNING:|BUG:|Call Trace:|refcount_t:' > /tmp/ktls_tx.dmesg; then
+	{ dmesg | grep -E 'WARNING:|BUG:|Call Trace:|refcount_t:'; driver_errors; } \
+		> /tmp/ktls_tx.dmesg
+	if [ -s /tmp/ktls_tx.dmesg ]; then
 		sed 's/^/# dmesg: /' /tmp/ktls_tx.dmesg
 		return 1
 	fi

@@ -88,6 +88,47 @@ fail_msg() {
 	return 1
 }
 
+# wait_for_file FILE SECS [PID]: until FILE exists. Fails after SECS
+# seconds, or as soon as process PID (the one that creates FILE) is gone.
+wait_for_file() {
+	_wf_i=0
+	until [ -e "$1" ]; do
+		if [ -n "${3:-}" ] && ! kill -0 "$3" 2> /dev/null; then
+			[ -e "$1" ] && return 0
+			fail_msg "process $3 ended without creating $1"
+			return 1
+		fi
+		_wf_i=$((_wf_i + 1))
+		if [ $_wf_i -gt $(($2 * 10)) ]; then
+			fail_msg "no $1 after $2 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# wait_until SECS WHAT CMD...: until CMD succeeds, polled; fails after SECS
+# seconds with "WHAT" as the reason.
+wait_until() {
+	_wu_n=$(($1 * 10))
+	_wu_what=$2
+	shift 2
+	until "$@"; do
+		_wu_n=$((_wu_n - 1))
+		if [ $_wu_n -lt 0 ]; then
+			fail_msg "$_wu_what"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# driver_errors: the driver's own error-level (and worse) kernel messages
+# since boot, if any; fails when there are none.
+driver_errors() {
+	dmesg --level=emerg,alert,crit,err 2> /dev/null | grep -E '^(\[[ 0-9.]*\] )?tlsnic '
+}
+
 # The tests need the guest tools/tlsnic-vm builds.
 require_vm() {
 	if [ "${TLSNIC_VM:-}" != 1 ]; then

@@ -121,6 +121,8 @@ struct options {
 	const char *cert_file, *key_file;
 	const char *keylog_file;
 	const char *tmpdir;
+	uint64_t pause_after;		/* --pause-after: payload bytes before the pause */
+	const char *barrier;		/* --barrier DIR: its reached and resume files */
 };
 
 struct payload_gen {
@@ -157,6 +159,8 @@ struct conn {
 	bool stall_before_read;		/* --read-ahead: our Finished was written */
 	unsigned char *buf;		/* IO_BUF_LEN scratch */
 	unsigned char *rec;		/* TLS_MAX_PLAIN: one whole record from kTLS RX */
+	uint64_t payload_sent;		/* payload bytes sent, over all transfers */
+	bool paused;			/* --pause-after done */
 };
 
 static struct options opt = {
@@ -1328,13 +1332,15 @@ static int raw_write_all(struct conn *c, const unsigned char *p, size_t len, int
 	return 0;
 }
 
-/* Data from a generator or file, in chunks, through write/send/MSG_MORE/SSL_write. */
-static int send_buffered(struct conn *c, struct payload *p)
+/*
+ * Payload bytes [off, off + len) from a generator (sequentially) or file, in
+ * chunks, through write/send/MSG_MORE/SSL_write.
+ */
+static int send_buffered(struct conn *c, struct payload *p, off_t off, uint64_t len)
 {
 	const struct options *o = c->o;
 	size_t chunk = o->chunk ? o->chunk : o->send == SEND_MORE ? 4000 : 65536;
-	uint64_t left = p->len;
-	off_t off = 0;
+	uint64_t left = len;
 
 	if (chunk > IO_BUF_LEN)
 		chunk = IO_BUF_LEN;
@@ -1367,10 +1373,9 @@ static int send_buffered(struct conn *c, struct payload *p)
 	return 0;
 }
 
-static int send_sendfile(struct conn *c, struct payload *p)
+static int send_sendfile(struct conn *c, struct payload *p, off_t off, uint64_t len)
 {
-	uint64_t left = p->len;
-	off_t off = 0;
+	uint64_t left = len;
 
 	while (left) {
 		size_t want = left > (1U << 30) ? (1U << 30) : left;
@@ -1399,10 +1404,9 @@ static int send_sendfile(struct conn *c, struct payload *p)
 	return 0;
 }
 
-static int send_splice(struct conn *c, struct payload *p)
+static int send_splice(struct conn *c, struct payload *p, loff_t off, uint64_t len)
 {
-	uint64_t left = p->len;
-	loff_t off = 0;
+	uint64_t left = len;
 	int pipefd[2];
 	int ret = -1;
 
@@ -1468,6 +1472,57 @@ static void print_result(struct conn *c, const char *dir, unsigned int idx, uint
 	pthread_mutex_unlock(&out_lock);
 }
 
+static int send_payload(struct conn *c, struct payload *p, off_t off, uint64_t len)
+{
+	if (!len)
+		return 0;
+	switch (c->o->send) {
+	case SEND_SENDFILE:
+		return send_sendfile(c, p, off, len);
+	case SEND_SPLICE:
+		return send_splice(c, p, off, len);
+	default:
+		return send_buffered(c, p, off, len);
+	}
+}
+
+/*
+ * --pause-after BYTES --barrier DIR: BYTES of payload are in the socket.
+ * Create DIR/reached (holding BYTES), then wait for DIR/resume, so that a
+ * test can act on a connection that is provably mid-transfer.
+ */
+static int pause_at_barrier(struct conn *c)
+{
+	const struct options *o = c->o;
+	char reached[PATH_MAX], tmp[PATH_MAX], resume[PATH_MAX];
+	double t0 = now_s();
+	FILE *f;
+
+	c->paused = true;
+	snprintf(reached, sizeof(reached), "%s/reached", o->barrier);
+	snprintf(tmp, sizeof(tmp), "%s/reached.tmp", o->barrier);
+	snprintf(resume, sizeof(resume), "%s/resume", o->barrier);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%" PRIu64 "\n", o->pause_after) < 0 || fclose(f) ||
+	    rename(tmp, reached)) {
+		conn_err(c, "cannot create %s: %s", reached, strerror(errno));
+		return -1;
+	}
+	while (access(resume, F_OK)) {
+		if (now_s() - t0 > o->timeout_s) {
+			conn_err(c, "paused after %" PRIu64 " bytes: no %s within %u s",
+				 o->pause_after, resume, o->timeout_s);
+			return -1;
+		}
+		usleep(10000);
+	}
+	pthread_mutex_lock(&out_lock);
+	printf("pause: conn=%u sent=%" PRIu64 " resumed\n", c->id, o->pause_after);
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+	return 0;
+}
+
 /* Transfer idx of this end's --bytes list. */
 static int transfer_send(struct conn *c, unsigned int idx)
 {
@@ -1488,16 +1543,17 @@ static int transfer_send(struct conn *c, unsigned int idx)
 	t0 = now_s();
 	r = conn_write_all(c, hdr, sizeof(hdr), o->send == SEND_MORE ? MSG_MORE : 0);
 	if (!r && p.len) {
-		switch (o->send) {
-		case SEND_SENDFILE:
-			r = send_sendfile(c, &p);
-			break;
-		case SEND_SPLICE:
-			r = send_splice(c, &p);
-			break;
-		default:
-			r = send_buffered(c, &p);
+		uint64_t first = p.len;
+
+		if (o->barrier && !c->paused && o->pause_after - c->payload_sent < p.len)
+			first = o->pause_after - c->payload_sent;
+		r = send_payload(c, &p, 0, first);
+		if (!r && first < p.len) {
+			r = pause_at_barrier(c);
+			if (!r)
+				r = send_payload(c, &p, first, p.len - first);
 		}
+		c->payload_sent += p.len;
 	}
 	if (!r)
 		r = conn_write_all(c, p.sha256, SHA256_LEN, 0);
@@ -1623,6 +1679,11 @@ static int run_transfers(struct conn *c)
 			if (transfer_recv(c, received++, &peer_more))
 				return -1;
 		}
+	}
+	if (o->barrier && o->tx && !c->paused) {
+		conn_err(c, "--pause-after %" PRIu64 ": only %" PRIu64 " payload bytes to send",
+			 o->pause_after, c->payload_sent);
+		return -1;
 	}
 	return 0;
 }
@@ -2012,6 +2073,12 @@ static void usage(FILE *f)
 "                          sends sendfile pages without copying them)\n"
 "  --timeout S             per-operation timeout (default 30)\n"
 "  --tmpdir DIR            for the temporary sendfile/splice payload (default $TMPDIR or /tmp)\n"
+"  --pause-after N --barrier DIR\n"
+"                          sender, one connection: after N payload bytes (counted over\n"
+"                          its transfers, N < their sum) create DIR/reached (holding N),\n"
+"                          wait up to --timeout for DIR/resume, print \"pause: conn=..\n"
+"                          sent=N resumed\", send the rest: a test acts on a connection\n"
+"                          that is provably mid-transfer\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
@@ -2083,7 +2150,8 @@ int main(int argc, char **argv)
 {
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
-	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT };
+	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
+	       O_PAUSE_AFTER, O_BARRIER };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2108,12 +2176,14 @@ int main(int argc, char **argv)
 		{ "zerocopy-sendfile", no_argument, NULL, O_ZEROCOPY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "tmpdir", required_argument, NULL, O_TMPDIR },
+		{ "pause-after", required_argument, NULL, O_PAUSE_AFTER },
+		{ "barrier", required_argument, NULL, O_BARRIER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL;
-	bool have_role = false;
+	bool have_role = false, pause_set = false;
 	unsigned int count;
 	int c, failed;
 
@@ -2205,6 +2275,13 @@ int main(int argc, char **argv)
 		case O_TMPDIR:
 			opt.tmpdir = optarg;
 			break;
+		case O_PAUSE_AFTER:
+			opt.pause_after = parse_size(optarg, "--pause-after");
+			pause_set = true;
+			break;
+		case O_BARRIER:
+			opt.barrier = optarg;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -2240,6 +2317,10 @@ int main(int argc, char **argv)
 	    opt.send != SEND_SENDFILE)
 		die("--send %s bypasses OpenSSL and so cannot be combined with --allow-no-ktls",
 		    send_method_names[opt.send]);
+	if (pause_set != !!opt.barrier)
+		die("--pause-after and --barrier go together");
+	if (opt.barrier && (!opt.tx || opt.count != 1))
+		die("--pause-after needs a sending end (--dir tx or both) and --count 1");
 	if (parse_addr(opt.addr, &peer_addr, &peer_addr_len))
 		die("invalid address '%s' (ADDR:PORT)", opt.addr);
 

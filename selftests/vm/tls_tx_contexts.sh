@@ -7,14 +7,17 @@
 #    (TlsTxSw) because the device table is full (tx_tls_ctx_no_space);
 #  - closed sockets release their device contexts (tx_tls_ctx_active back to
 #    0, tx_tls_del == tx_tls_ctx) and the next socket is offloaded again;
-#  - eth0 taken down and up under a running offloaded transfer: the kernel
-#    moves the socket to software (tls_device_down), the driver releases the
-#    context, the transfer finishes;
+#  - eth0 taken down and up under an offloaded transfer: the kernel moves
+#    the socket to software (tls_device_down), the driver releases the
+#    context, the transfer finishes with the rest sent in software;
 #  - the same with sent frames held on the ring (debugfs tx_hold): the
 #    device context outlives tls_dev_del until those frames completed
 #    (invariant 2, docs/invariants.md), then it is destroyed;
-#  - the driver unbound from eth0's device under a running transfer, then
-#    bound again: no crash or warning, and the new eth0 offloads again.
+#  - the driver unbound from eth0's device under an offloaded transfer,
+#    then bound again: the connection finishes in software, no crash,
+#    warning or driver error, and the new eth0 offloads again.
+# Every event happens while the sender is held after 4 MiB of a 16 MiB
+# file (tlsnic-ktls --pause-after), so the transfer is provably live.
 #
 # tools/tlsnic-vm --devsim-args '--max-contexts 2' -- selftests/vm/tls_tx_contexts.sh
 # tlsnic-vm-args: --devsim-args '--max-contexts 2' --timeout 1200
@@ -25,7 +28,7 @@ require_vm
 
 MID=/tmp/tls_tx_contexts.data
 
-ktap_plan 17
+ktap_plan 18
 
 if ktx_setup && ktx_wait_idle 10 && make_data "$MID" 16; then
 	ktap_pass "setup: eth0 offloads TLS TX, eth1 does not, 16 MiB file"
@@ -60,35 +63,43 @@ ktap_check "next socket offloaded again" test "$(delta TlsTxDevice "$before" "$a
 
 # --- link down and up under an offloaded transfer
 
-# start_transfer ENC0: $MID from a to b in the background, returns once
-# the socket is offloaded and eth0's tx_tls_encrypted_bytes moved from ENC0.
-start_transfer() {
-	ktx_start "--expect-sha256 $(cat "$MID.sha256")" "--send sendfile --file $MID"
-	i=0
-	while [ "$(counter eth0 tx_tls_ctx_active)" = 0 ] ||
-	      [ "$(counter eth0 tx_tls_encrypted_bytes)" = "${1:-0}" ]; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { fail_msg "transfer did not start"; return 1; }
-		sleep 0.1
-	done
+# Each event happens while the sender is held after PAUSE bytes of the
+# 16 MiB file (tlsnic-ktls --pause-after): the connection is provably
+# open, offloaded and mid-transfer, and bytes move on both sides of it.
+PAUSE=$((4 * 1024 * 1024))
+
+# start_paused: $MID from a to b, held after PAUSE bytes, offloaded.
+start_paused() {
+	ktx_start_offloaded_paused "--expect-sha256 $(cat "$MID.sha256")" \
+		"--send sendfile --file $MID" "$PAUSE"
 }
 
-enc0=$(counter eth0 tx_tls_encrypted_bytes)
+# moved_to_software MID AFTER: after tls_device_down the rest of the
+# transfer went out in software, the device encrypted none of it.
+moved_to_software() {
+	n=$(delta tx_tls_encrypted_bytes "$1" "$2")
+	ktap_diag "device encrypted $n bytes after the event"
+	[ "$n" -eq 0 ]
+}
+
 before=$(ktx_snap)
-if start_transfer "$enc0" && ip -n a link set eth0 down && sleep 1 &&
-   ip -n a link set eth0 up; then
+if start_paused && ip -n a link set eth0 down && ip -n a link set eth0 up; then
 	ktap_pass "link down and up under an offloaded transfer"
 else
 	ktap_fail "link down and up under an offloaded transfer"
 fi
-if ktx_finish; then
+mid=$(ktx_snap)
+if ktx_finish_paused; then
 	ktap_pass "transfer across the link flap: sha256sum's hash at b"
 else
 	ktap_fail "transfer across the link flap: sha256sum's hash at b"
 fi
 after=$(ktx_snap)
 ktap_diag "tx_tls_del_deferred +$(delta tx_tls_del_deferred "$before" "$after")"
-ktap_check "context released after tls_device_down" ktx_wait_idle 10
+released_sw() {
+	ktx_wait_idle 10 && moved_to_software "$mid" "$after"
+}
+ktap_check "context released after tls_device_down, the rest sent in software" released_sw
 
 VDEV=$(basename "$(ip netns exec a readlink -f /sys/class/net/eth0/device)")
 DRV=/sys/bus/virtio/drivers/tlsnic
@@ -98,25 +109,37 @@ DRV=/sys/bus/virtio/drivers/tlsnic
 # debugfs tx_hold leaves sent frames unreaped: the link goes down with
 # frames of the offloaded socket on the ring, so tls_device_down's
 # tls_dev_del must not destroy the device context yet; the context goes
-# once the frames complete after the link is up again.
+# once the frames complete after the link is up again. The sender resumes
+# with tx_hold set: the frames the driver queues from then on
+# (tx_tls_encrypted_bytes moves) stay on the ring.
+held_frames() {
+	enc=$(counter eth0 tx_tls_encrypted_bytes)
+	echo 1 > "$HOLD" || return 1
+	ktx_resume
+	wait_until 60 "no frame queued after tx_hold" \
+		test "$(counter eth0 tx_tls_encrypted_bytes)" -gt "$enc"
+	ktap_diag "frames held: tx_tls_encrypted_bytes +$(($(counter eth0 tx_tls_encrypted_bytes) - enc)) since tx_hold"
+}
+
 mount -t debugfs none /sys/kernel/debug 2> /dev/null
 HOLD=/sys/kernel/debug/tlsnic/$VDEV/tx_hold
-enc0=$(counter eth0 tx_tls_encrypted_bytes)
 before=$(ktx_snap)
-if [ -w "$HOLD" ] && start_transfer "$enc0" && echo 1 > "$HOLD" && sleep 0.3 &&
-   ip -n a link set eth0 down; then
-	active=$(counter eth0 tx_tls_ctx_active)
-	echo 0 > "$HOLD"
-	mid=$(ktx_snap)
-	ktap_diag "link down with frames held: tx_tls_ctx_active $active, tx_tls_del_deferred +$(delta tx_tls_del_deferred "$before" "$mid")"
-	ktap_check "tls_dev_del with frames queued: context kept (tx_tls_del_deferred)" \
-		test "$active" = 1 -a "$(delta tx_tls_del_deferred "$before" "$mid")" = 1
+if [ -w "$HOLD" ] || fail_msg "no $HOLD"; then
+	if start_paused && held_frames && ip -n a link set eth0 down; then
+		active=$(counter eth0 tx_tls_ctx_active)
+		echo 0 > "$HOLD"
+		mid=$(ktx_snap)
+		ktap_diag "link down with frames held: tx_tls_ctx_active $active, tx_tls_del_deferred +$(delta tx_tls_del_deferred "$before" "$mid")"
+		ktap_check "tls_dev_del with frames queued: context kept (tx_tls_del_deferred)" \
+			test "$active" = 1 -a "$(delta tx_tls_del_deferred "$before" "$mid")" = 1
+	else
+		echo 0 > "$HOLD"
+		ktap_fail "tls_dev_del with frames queued: context kept (tx_tls_del_deferred)"
+	fi
 else
-	echo 0 > "$HOLD" 2> /dev/null
-	ktap_fail "tls_dev_del with frames queued: context kept (no $HOLD, or no transfer)"
+	ktap_fail "tls_dev_del with frames queued: context kept (tx_tls_del_deferred)"
 fi
-ip -n a link set eth0 up
-if ktx_finish; then
+if ip -n a link set eth0 up && ktx_finish_paused; then
 	ktap_pass "transfer across the held link flap: sha256sum's hash at b"
 else
 	ktap_fail "transfer across the held link flap: sha256sum's hash at b"
@@ -146,27 +169,30 @@ rewire() {
 		ip -n a link set dev "$name" name eth0 &&
 		ip -n a addr add "$ADDR_A/24" dev eth0 &&
 		ip -n a link set eth0 up || return 1
-	i=0
-	until ip -n a link show eth0 | grep -q LOWER_UP; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { fail_msg "eth0 has no carrier"; return 1; }
-		sleep 0.1
-	done
+	wait_until 10 "eth0 has no carrier" sh -c 'ip -n a link show eth0 | grep -q LOWER_UP'
 }
 
-enc0=$(counter eth0 tx_tls_encrypted_bytes)
-if start_transfer "$enc0" && echo "$VDEV" > $DRV/unbind; then
+# The connection outlives its NIC: unbound while the sender is held, the
+# socket falls back to software (tls_device_down), and once the driver is
+# bound again and eth0 is back with its address, the sender resumes and
+# the transfer completes.
+if start_paused && echo "$VDEV" > $DRV/unbind; then
 	ktap_pass "unbind tlsnic from $VDEV under an offloaded transfer"
 else
 	ktap_fail "unbind tlsnic from $VDEV under an offloaded transfer"
 fi
-# The connection has lost its NIC: end it, whatever state it is in.
-kill "$KTX_CPID" "$KTX_SPID" 2> /dev/null
-wait "$KTX_CPID" "$KTX_SPID" 2> /dev/null
 if echo "$VDEV" > $DRV/bind && rewire && feature eth0 tls-hw-tx-offload on; then
 	ktap_pass "bind tlsnic to $VDEV again, eth0 back in netns a"
 else
 	ktap_fail "bind tlsnic to $VDEV again, eth0 back in netns a"
+fi
+mid=$(ktx_snap)
+if ktx_finish_paused; then
+	after=$(ktx_snap)
+	ktap_check "transfer across unbind and bind: sha256sum's hash at b, the rest in software" \
+		moved_to_software "$mid" "$after"
+else
+	ktap_fail "transfer across unbind and bind: sha256sum's hash at b, the rest in software"
 fi
 before=$(ktx_snap)
 if ktx_run "--bytes 4M" "--bytes 4M"; then
@@ -177,7 +203,7 @@ else
 	ktap_fail "after rebind: transfer offloaded, sha256 equal at b"
 fi
 
-ktap_check "no kernel warning" ktx_dmesg_clean
+ktap_check "no kernel warning, no driver error" ktx_dmesg_clean
 
 rm -f "$MID" "$MID.sha256"
 ktap_finish

@@ -13,12 +13,15 @@
 #    records are valid TLS to an implementation nobody here wrote;
 #  - ethtool -K eth0 tls-hw-tx-offload off: new connections are software
 #    (TlsTxSw), the offload counters stay still; a connection offloaded
-#    before the switch keeps being encrypted by the device;
-#  - ethtool -K eth0 tx off under an offloaded socket: the stack checksums
-#    the plaintext, the driver has the device redo it on the ciphertext;
+#    before the switch keeps being encrypted by the device (the sender is
+#    held after 4 MiB while the switch happens, tlsnic-ktls --pause-after,
+#    and the device must encrypt all 12 MiB it sends after it);
+#  - ethtool -K eth0 tx off under an offloaded socket, held the same way:
+#    the stack checksums the plaintext, the driver has the device redo it
+#    on the ciphertext;
 #  - offloaded and software 64 MiB rates and guest CPU time (diagnostic);
 #  - every device context released after the sockets close, nothing
-#    dropped for lack of sync data, no kernel warning.
+#    dropped for lack of sync data, no kernel warning or driver error.
 #
 # tools/tlsnic-vm -- selftests/vm/tls_tx_offload.sh
 # tlsnic-vm-args: --timeout 1800
@@ -141,52 +144,66 @@ ktap_diag "64 MiB sendfile a->b: offloaded ${RATE_HW:-?} Mbit/s, software ${RATE
 ktap_diag "guest CPU busy for it: offloaded ${CPU_HW:-?} ticks, software ${CPU_SW:-?} ticks (USER_HZ $(getconf CLK_TCK))"
 
 # A socket offloaded before the switch goes on being encrypted by the device.
-feature eth0 tls-hw-tx-offload on
-ktx_run "--expect-sha256 $(cat "$MID.sha256")" "--send sendfile --file $MID" \
-	> /tmp/tls_tx_offload.bg 2>&1 &
-bg=$!
-# until the socket is offloaded and data flows
-i=0
-while [ "$(counter eth0 tx_tls_ctx_active)" = 0 ] && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-sleep 1
-feature eth0 tls-hw-tx-offload off
-mid=$(ktx_snap)
-if wait $bg; then
-	ktap_pass "offload switched off mid-transfer: sha256sum's hash at b"
+# The sender pauses after PAUSE bytes of MID, the switch happens while it
+# waits, then it sends the rest: the device must encrypt all of that rest.
+PAUSE=$((4 * 1024 * 1024))
+REST=$((16 * 1024 * 1024 - PAUSE))
+
+# encrypted_after WHAT MID AFTER: the device encrypted at least the REST
+# bytes the sender wrote after the event (tx_tls_encrypted_bytes counts the
+# records the socket put on the wire from then on).
+encrypted_after() {
+	n=$(delta tx_tls_encrypted_bytes "$2" "$3")
+	pk=$(delta tx_tls_encrypted_packets "$2" "$3")
+	ktap_diag "$1: after the event the device encrypted $n bytes in $pk packets (>= $REST expected)"
+	[ "$pk" -gt 0 ] && [ "$n" -ge "$REST" ]
+}
+
+if feature eth0 tls-hw-tx-offload on &&
+   ktx_start_offloaded_paused "--expect-sha256 $(cat "$MID.sha256")" \
+	"--send sendfile --file $MID" "$PAUSE" &&
+   feature eth0 tls-hw-tx-offload off; then
+	ktap_diag "tls-hw-tx-offload now $(feature_state eth0 tls-hw-tx-offload)"
+	mid=$(ktx_snap)
+	if ktx_finish_paused; then
+		ktap_pass "offload switched off mid-transfer: sha256sum's hash at b"
+	else
+		ktap_fail "offload switched off mid-transfer: sha256sum's hash at b"
+	fi
+	after=$(ktx_snap)
+	ktap_check "offload switched off mid-transfer: device kept encrypting that socket" \
+		encrypted_after "offload off" "$mid" "$after"
 else
-	sed 's/^/# /' /tmp/tls_tx_offload.bg
+	ktx_abort_paused
 	ktap_fail "offload switched off mid-transfer: sha256sum's hash at b"
+	ktap_fail "offload switched off mid-transfer: device kept encrypting that socket"
 fi
-after=$(ktx_snap)
-n=$(delta tx_tls_encrypted_bytes "$mid" "$after")
-ktap_diag "after the switch the device encrypted $n more bytes"
-ktap_check "offload switched off mid-transfer: device kept encrypting that socket" \
-	test "$n" -gt 0
 
 # Device checksum switched off under an offloaded socket: the stack now
 # checksums the plaintext, the driver has the device checksum the ciphertext.
-feature eth0 tls-hw-tx-offload on
-enc0=$(counter eth0 tx_tls_encrypted_bytes)
-ktx_start "--expect-sha256 $(cat "$MID.sha256")" "--send sendfile --file $MID"
-i=0
-while [ "$(counter eth0 tx_tls_encrypted_bytes)" = "$enc0" ] && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-feature eth0 tx off
-mid=$(ktx_snap)
-if ktx_finish; then
-	ktap_pass "tx checksumming switched off mid-transfer: sha256sum's hash at b"
+if feature eth0 tls-hw-tx-offload on &&
+   ktx_start_offloaded_paused "--expect-sha256 $(cat "$MID.sha256")" \
+	"--send sendfile --file $MID" "$PAUSE" &&
+   feature eth0 tx off; then
+	ktap_diag "tx-checksumming now $(feature_state eth0 tx-checksumming)"
+	mid=$(ktx_snap)
+	if ktx_finish_paused; then
+		ktap_pass "tx checksumming switched off mid-transfer: sha256sum's hash at b"
+	else
+		ktap_fail "tx checksumming switched off mid-transfer: sha256sum's hash at b"
+	fi
+	after=$(ktx_snap)
+	csum_fixed() {
+		n=$(delta tx_tls_csum_fixup "$mid" "$after")
+		ktap_diag "tx_tls_csum_fixup +$n after the switch"
+		[ "$n" -gt 0 ] && encrypted_after "tx off" "$mid" "$after"
+	}
+	ktap_check "tx checksumming off: device checksummed the ciphertext" csum_fixed
 else
+	ktx_abort_paused
 	ktap_fail "tx checksumming switched off mid-transfer: sha256sum's hash at b"
+	ktap_fail "tx checksumming off: device checksummed the ciphertext"
 fi
-after=$(ktx_snap)
-n=$(delta tx_tls_csum_fixup "$mid" "$after")
-ktap_diag "tx_tls_csum_fixup +$n"
-ktap_check "tx checksumming off: device checksummed the ciphertext" test "$n" -gt 0
 feature eth0 tx on
 feature eth0 tso on
 
@@ -201,7 +218,7 @@ no_drops() {
 	done
 }
 ktap_check "no TLS frame dropped, no context refused" no_drops
-ktap_check "no kernel warning" ktx_dmesg_clean
+ktap_check "no kernel warning, no driver error" ktx_dmesg_clean
 
 rm -f "$BIG" "$BIG.sha256" "$MID" "$MID.sha256"
 ktap_finish

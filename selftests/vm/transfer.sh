@@ -16,7 +16,7 @@ require_vm
 MIB=${TLSNIC_XFER_MIB:-64}
 DATA=/tmp/transfer.data
 
-ktap_plan 17
+ktap_plan 23
 
 if make_data "$DATA" "$MIB"; then
 	ktap_pass "create $MIB MiB of random data"
@@ -24,11 +24,17 @@ else
 	ktap_fail "create $MIB MiB of random data"
 fi
 
+# tso_both on|off: TSO switched on both NICs, as ethtool -k reports it.
+tso_both() {
+	feature eth0 tso "$1" && feature eth1 tso "$1" &&
+		[ "$(feature_state eth0 tcp-segmentation-offload)" = "$1" ] &&
+		[ "$(feature_state eth1 tcp-segmentation-offload)" = "$1" ]
+}
+
 for mtu in 1500 9000; do
-	set_mtu "$mtu" || fail_msg "cannot set MTU $mtu"
+	ktap_check "set MTU $mtu on eth0 and eth1" set_mtu "$mtu"
 	for tso in on off; do
-		feature eth0 tso "$tso" && feature eth1 tso "$tso" ||
-			fail_msg "cannot turn TSO $tso"
+		ktap_check "mtu $mtu: TSO $tso on eth0 and eth1" tso_both "$tso"
 		for dir in a-b b-a; do
 			from=${dir%-*}
 			to=${dir#*-}

@@ -26,7 +26,7 @@ PCAP=$WIRE_RUN/wire.pcap
 OUT=/tmp/wire_capture.tshark
 MTU=1500
 
-ktap_plan 8
+ktap_plan 9
 
 if make_data "$DATA" "$MIB"; then
 	ktap_pass "create $MIB MiB of random data"
@@ -34,12 +34,17 @@ else
 	ktap_fail "create $MIB MiB of random data"
 fi
 
+# The frame size checks below need this MTU and TSO on eth0.
+mtu_tso() {
+	set_mtu $MTU || return 1
+	[ "$(feature_state eth0 tcp-segmentation-offload)" = on ] || feature eth0 tso on ||
+		return 1
+	[ "$(feature_state eth0 tcp-segmentation-offload)" = on ]
+}
+ktap_check "setup: MTU $MTU on both NICs, TSO on eth0" mtu_tso
 before=$(devsim_stats)
 ktap_check "devsim counters and the capture file in the run directory" \
 	test -n "$before" -a -s "$PCAP"
-set_mtu $MTU || fail_msg "cannot set MTU $MTU"
-[ "$(feature_state eth0 tcp-segmentation-offload)" = on ] || feature eth0 tso on ||
-	fail_msg "cannot turn on TSO on eth0"
 eth0_b=$(stats eth0)
 
 ktap_check "a->b $MIB MiB: sha256 equal" xfer a b "$DATA"

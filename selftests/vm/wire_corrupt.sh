@@ -22,7 +22,7 @@ DATA=/tmp/wire_corrupt.data
 LO=0.5
 HI=1.5
 
-ktap_plan 9
+ktap_plan 10
 
 if make_data "$DATA" "$MIB"; then
 	ktap_pass "create $MIB MiB of random data"
@@ -32,7 +32,10 @@ fi
 
 before=$(devsim_stats)
 ktap_check "devsim counters readable in the run directory" test -n "$before"
-feature eth1 rx on || fail_msg "cannot turn on eth1 receive checksum offload"
+rx_csum_on() {
+	feature eth1 rx on && [ "$(feature_state eth1 rx-checksumming)" = on ]
+}
+ktap_check "eth1 receive checksum offload on" rx_csum_on
 csumerr_b=$(snmp b Tcp InCsumErrors)
 retrans_b=$(snmp a Tcp RetransSegs)
 eth1_b=$(stats eth1)
