@@ -11,6 +11,9 @@ KTX_OUT=/tmp/ktls_tx
 KTX_PORT=7000
 KTX_CERT=/tmp/ktls_tx.cert
 KTX_KEY=/tmp/ktls_tx.key
+# Where the client connects (the server listens there): b's IPv4 address by
+# default; "[$ADDR6_B]" for IPv6.
+KTX_DST=$ADDR_B
 
 # tls_stat NS FIELD: a /proc/net/tls_stat counter of netns NS (per netns).
 tls_stat() {
@@ -61,11 +64,11 @@ ktx_setup() {
 ktx_start() {
 	KTX_PORT=$((KTX_PORT + 1))
 	# shellcheck disable=SC2086 # argument lists
-	ip netns exec b "$KTLS" --listen "$ADDR_B:$KTX_PORT" --cert "$KTX_CERT" \
+	ip netns exec b "$KTLS" --listen "$KTX_DST:$KTX_PORT" --cert "$KTX_CERT" \
 		--key "$KTX_KEY" --timeout 120 $1 > "$KTX_OUT.s" 2> "$KTX_OUT.s.err" &
 	KTX_SPID=$!
 	# shellcheck disable=SC2086
-	ip netns exec a "$KTLS" --connect "$ADDR_B:$KTX_PORT" --timeout 120 $2 \
+	ip netns exec a "$KTLS" --connect "$KTX_DST:$KTX_PORT" --timeout 120 $2 \
 		> "$KTX_OUT.c" 2> "$KTX_OUT.c.err" &
 	KTX_CPID=$!
 }
@@ -188,6 +191,29 @@ ktx_client_ktls_tx() {
 ktx_snap() {
 	stats eth0
 	ip netns exec a cat /proc/net/tls_stat 2> /dev/null | awk '{ print $1, $2 }'
+}
+
+# ktx_offloaded WHAT BEFORE AFTER MIN_BYTES: between two ktx_snap snapshots
+# exactly one socket of netns a was offloaded (none in software), and eth0's
+# device encrypted at least MIN_BYTES of TCP payload.
+ktx_offloaded() {
+	_o_dev=$(delta TlsTxDevice "$2" "$3")
+	_o_sw=$(delta TlsTxSw "$2" "$3")
+	_o_pk=$(delta tx_tls_encrypted_packets "$2" "$3")
+	_o_by=$(delta tx_tls_encrypted_bytes "$2" "$3")
+	ktap_diag "$1: TlsTxDevice +$_o_dev TlsTxSw +$_o_sw tx_tls_encrypted_packets +$_o_pk bytes +$_o_by"
+	[ "$_o_dev" -eq 1 ] && [ "$_o_sw" -eq 0 ] ||
+		{ fail_msg "expected one offloaded socket, no software one"; return 1; }
+	[ "$_o_pk" -gt 0 ] && [ "$_o_by" -ge "$4" ] ||
+		{ fail_msg "device encrypted $_o_by bytes, expected >= $4"; return 1; }
+}
+
+# ktx_no_drops: since boot eth0 dropped no frame (no tx_tls_drop_* counter,
+# no TX queue's drops) and the device refused no context.
+ktx_no_drops() {
+	stats eth0 | awk '($1 ~ /^tx_tls_drop/ || $1 == "tx_tls_ctx_err" || $1 ~ /^tx[0-9]+_drops$/) {
+			n++; if ($2 != 0) { print "# FAIL: " $1 " = " $2; bad = 1 } }
+		END { if (n < 2) print "# FAIL: no drop counters on eth0"; exit bad || n < 2 }'
 }
 
 # ktx_wait_idle SECS: until eth0 has no TLS context left on the device

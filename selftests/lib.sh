@@ -2,7 +2,7 @@
 #
 # Shared helpers for the VM tests (selftests/vm/*.sh). POSIX sh; sourced by
 # tests running inside a tools/tlsnic-vm guest: eth0 in netns a
-# (10.77.0.1/24), eth1 in netns b (10.77.0.2/24).
+# (10.77.0.1/24, fd77::1/64), eth1 in netns b (10.77.0.2/24, fd77::2/64).
 #
 # KTAP output: ktap_plan N once, then one ktap_pass/ktap_fail/ktap_skip per
 # test, then ktap_finish, which exits 0 when nothing failed (kselftest
@@ -14,6 +14,8 @@ TCPXFER="$TREE/tools/build/tcpxfer"
 NETSETUP="$TREE/tools/vm/netsetup"
 ADDR_A=10.77.0.1
 ADDR_B=10.77.0.2
+ADDR6_A=fd77::1
+ADDR6_B=fd77::2
 
 KTAP_N=0
 KTAP_PASS=0
@@ -214,8 +216,9 @@ make_data() {
 
 XFER_PORT=5000
 
-# xfer FROM_NS TO_NS FILE: send FILE over TCP from netns FROM_NS to netns
-# TO_NS, compare sha256 at the receiver with FILE.sha256. Sets XFER_RATE
+# xfer FROM_NS TO_NS FILE [ADDR]: send FILE over TCP from netns FROM_NS to
+# netns TO_NS (at ADDR, default its IPv4 address), compare sha256 at the
+# receiver with FILE.sha256. Sets XFER_RATE
 # (MB/s as tcpxfer measured it at the sender). Returns non-zero on any
 # failure, with the reason as a KTAP diagnostic.
 xfer() {
@@ -224,6 +227,7 @@ xfer() {
 	_x_src=$3
 	_x_out=/tmp/xfer.out
 	if [ "$_x_to" = b ]; then _x_dst=$ADDR_B; else _x_dst=$ADDR_A; fi
+	_x_dst=${4:-$_x_dst}
 	XFER_PORT=$((XFER_PORT + 1))
 	XFER_RATE=
 	rm -f "$_x_out"
