@@ -46,6 +46,8 @@ struct options {
 	const char *stats_file;
 	struct dsim_wire_cfg wire;
 	const char *pcap_file;
+	uint32_t cmd_delay_ms;
+	const char *cmd_stall_file;
 	bool tls_tx;
 	bool verbose;
 };
@@ -70,6 +72,13 @@ static void usage(FILE *f)
 		"                      off by default until the TLS milestone)\n"
 		"  --verbose           log vring and connection details\n"
 		"  --help              this text\n"
+		"Command channel faults (a slow or hung device firmware):\n"
+		"  --cmd-delay-ms N    hold every reply to a context command back N ms\n"
+		"                      (IDENTIFY is answered at once; cmd_delayed)\n"
+		"  --cmd-stall-file PATH\n"
+		"                      while PATH exists, take no command and send no\n"
+		"                      reply or event; commands wait on the ring and are\n"
+		"                      answered in order once PATH is removed (cmd_stalls)\n"
 		"The wire between two ports (after the sender's segmentation, encryption\n"
 		"and checksums, before the receiver's RX processing); PCT is a percentage\n"
 		"0..100 per frame, fractions allowed (0.5):\n"
@@ -131,7 +140,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP
+		OPT_SEED, OPT_PCAP, OPT_CMD_DELAY_MS, OPT_CMD_STALL_FILE
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -147,6 +156,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "corrupt-fix-csum", no_argument, NULL, OPT_CORRUPT_FIX_CSUM },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "pcap", required_argument, NULL, OPT_PCAP },
+		{ "cmd-delay-ms", required_argument, NULL, OPT_CMD_DELAY_MS },
+		{ "cmd-stall-file", required_argument, NULL, OPT_CMD_STALL_FILE },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -219,6 +230,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->pcap_file = optarg;
+			break;
+		case OPT_CMD_DELAY_MS:
+			if (parse_u32(optarg, 3600000, &o->cmd_delay_ms)) {
+				fprintf(stderr, "tlsnic-devsim: --cmd-delay-ms wants 0..3600000\n");
+				return -1;
+			}
+			break;
+		case OPT_CMD_STALL_FILE:
+			if (!optarg[0]) {
+				fprintf(stderr, "tlsnic-devsim: --cmd-stall-file wants a path\n");
+				return -1;
+			}
+			o->cmd_stall_file = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -396,6 +420,8 @@ int main(int argc, char **argv)
 	cfg.verbose = o.verbose;
 	cfg.wire = &o.wire;
 	cfg.pcap_path = o.pcap_file;
+	cfg.cmd_delay_ms = o.cmd_delay_ms;
+	cfg.cmd_stall_path = o.cmd_stall_file;
 	ret = vport_setup(&cfg);
 	if (!ret)
 		ret = vport_start();
