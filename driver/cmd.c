@@ -146,11 +146,17 @@ static void tlsnic_cmd_flush_destroys_locked(struct tlsnic_cmd_chan *cmd)
 		virtqueue_kick(cmd->svq);
 }
 
-static void tlsnic_cmd_flush_destroys(struct tlsnic_cmd_chan *cmd)
+/*
+ * The device answered, so it took commands off the ring: free them now (a
+ * CTX_CREATE's key does not wait for the next command) and post what
+ * waited for room.
+ */
+static void tlsnic_cmd_tx_reap(struct tlsnic_cmd_chan *cmd)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&cmd->svq_lock, flags);
+	tlsnic_cmd_reclaim_tx(cmd);
 	if (cmd->destroy_head != cmd->destroy_tail)
 		tlsnic_cmd_flush_destroys_locked(cmd);
 	spin_unlock_irqrestore(&cmd->svq_lock, flags);
@@ -450,8 +456,7 @@ static int tlsnic_cmd_poll(struct napi_struct *napi, int budget)
 	}
 	if (done) {
 		virtqueue_kick(cmd->rvq);
-		/* The device took commands off the ring: room for destroys. */
-		tlsnic_cmd_flush_destroys(cmd);
+		tlsnic_cmd_tx_reap(cmd);
 	}
 
 	if (done < budget && napi_complete_done(napi, done) &&
