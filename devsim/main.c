@@ -44,10 +44,10 @@ struct options {
 	unsigned int nr_ports;
 	uint32_t max_contexts;
 	const char *stats_file;
-	struct dsim_wire_cfg wire;
-	const char *pcap_file;
 	uint32_t cmd_delay_ms;
 	const char *cmd_stall_file;
+	struct dsim_wire_cfg wire;
+	const char *pcap_file;
 	bool tls_tx;
 	bool verbose;
 };
@@ -68,17 +68,16 @@ static void usage(FILE *f)
 		"                      2k and 2k+1 are wired to each other\n"
 		"  --max-contexts N    TLS contexts per port (default %u, max %u)\n"
 		"  --stats-file FILE   rewrite FILE with the counters once a second\n"
-		"  --tls-tx            enable the TLS TX engine (advertises TLS_TX;\n"
-		"                      off by default until the TLS milestone)\n"
-		"  --verbose           log vring and connection details\n"
-		"  --help              this text\n"
-		"Command channel faults (a slow or hung device firmware):\n"
 		"  --cmd-delay-ms N    hold every reply to a context command back N ms\n"
 		"                      (IDENTIFY is answered at once; cmd_delayed)\n"
 		"  --cmd-stall-file PATH\n"
 		"                      while PATH exists, take no command and send no\n"
 		"                      reply or event; commands wait on the ring and are\n"
 		"                      answered in order once PATH is removed (cmd_stalls)\n"
+		"  --tls-tx            enable the TLS TX engine (advertises TLS_TX;\n"
+		"                      off by default until the TLS milestone)\n"
+		"  --verbose           log vring and connection details\n"
+		"  --help              this text\n"
 		"The wire between two ports (after the sender's segmentation, encryption\n"
 		"and checksums, before the receiver's RX processing); PCT is a percentage\n"
 		"0..100 per frame, fractions allowed (0.5):\n"
@@ -135,17 +134,22 @@ static int parse_pct(const char *opt, const char *arg, double *out)
 	return 0;
 }
 
+/* Command channel faults: a slow or hung device firmware. */
+enum { OPT_CMD_DELAY_MS = 512, OPT_CMD_STALL_FILE };
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP, OPT_CMD_DELAY_MS, OPT_CMD_STALL_FILE
+		OPT_SEED, OPT_PCAP
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "max-contexts", required_argument, NULL, OPT_MAX_CONTEXTS },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "cmd-delay-ms", required_argument, NULL, OPT_CMD_DELAY_MS },
+		{ "cmd-stall-file", required_argument, NULL, OPT_CMD_STALL_FILE },
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -156,8 +160,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "corrupt-fix-csum", no_argument, NULL, OPT_CORRUPT_FIX_CSUM },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "pcap", required_argument, NULL, OPT_PCAP },
-		{ "cmd-delay-ms", required_argument, NULL, OPT_CMD_DELAY_MS },
-		{ "cmd-stall-file", required_argument, NULL, OPT_CMD_STALL_FILE },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -187,6 +189,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STATS_FILE:
 			o->stats_file = optarg;
+			break;
+		case OPT_CMD_DELAY_MS:
+			if (parse_u32(optarg, 3600000, &o->cmd_delay_ms)) {
+				fprintf(stderr, "tlsnic-devsim: --cmd-delay-ms wants 0..3600000\n");
+				return -1;
+			}
+			break;
+		case OPT_CMD_STALL_FILE:
+			if (!optarg[0]) {
+				fprintf(stderr, "tlsnic-devsim: --cmd-stall-file wants a path\n");
+				return -1;
+			}
+			o->cmd_stall_file = optarg;
 			break;
 		case OPT_TLS_TX:
 			o->tls_tx = true;
@@ -230,19 +245,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->pcap_file = optarg;
-			break;
-		case OPT_CMD_DELAY_MS:
-			if (parse_u32(optarg, 3600000, &o->cmd_delay_ms)) {
-				fprintf(stderr, "tlsnic-devsim: --cmd-delay-ms wants 0..3600000\n");
-				return -1;
-			}
-			break;
-		case OPT_CMD_STALL_FILE:
-			if (!optarg[0]) {
-				fprintf(stderr, "tlsnic-devsim: --cmd-stall-file wants a path\n");
-				return -1;
-			}
-			o->cmd_stall_file = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -416,12 +418,12 @@ int main(int argc, char **argv)
 	cfg.paths = o.paths;
 	cfg.nr_ports = o.nr_ports;
 	cfg.max_contexts = o.max_contexts;
+	cfg.cmd_delay_ms = o.cmd_delay_ms;
+	cfg.cmd_stall_path = o.cmd_stall_file;
 	cfg.tls_tx = o.tls_tx;
 	cfg.verbose = o.verbose;
 	cfg.wire = &o.wire;
 	cfg.pcap_path = o.pcap_file;
-	cfg.cmd_delay_ms = o.cmd_delay_ms;
-	cfg.cmd_stall_path = o.cmd_stall_file;
 	ret = vport_setup(&cfg);
 	if (!ret)
 		ret = vport_start();

@@ -33,25 +33,6 @@ struct tlsnic_cmd_wait {
 	struct completion done;
 };
 
-static int tlsnic_status_to_errno(u16 status)
-{
-	switch (status) {
-	case TLSNIC_ST_OK:
-		return 0;
-	case TLSNIC_ST_BAD_MSG:
-		return -EINVAL;
-	case TLSNIC_ST_BAD_OPCODE:
-	case TLSNIC_ST_UNSUPPORTED:
-		return -EOPNOTSUPP;
-	case TLSNIC_ST_NO_SPACE:
-		return -ENOSPC;
-	case TLSNIC_ST_BAD_HANDLE:
-		return -ENOENT;
-	default:
-		return -EIO;
-	}
-}
-
 /*
  * Free command buffers the device has consumed; CTX_CREATE's carried a key.
  * Called with svq_lock.
@@ -290,26 +271,6 @@ static void tlsnic_cmd_probe_work(struct work_struct *work)
 			      msecs_to_jiffies(TLSNIC_CMD_PROBE_MS));
 }
 
-/* Unsolicited device events. The TLS RX offload will consume resync requests. */
-static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
-			     const void *body, u32 len)
-{
-	struct tlsnic_cmd_stats *stats = &priv->cmd.stats;
-
-	switch (opcode) {
-	case TLSNIC_EV_RX_RESYNC_REQ:
-		if (len != sizeof(struct tlsnic_rx_resync_req)) {
-			atomic64_inc(&stats->bad_msgs);
-			return;
-		}
-		atomic64_inc(&stats->events);
-		return;
-	default:
-		atomic64_inc(&stats->bad_msgs);
-		return;
-	}
-}
-
 /*
  * A reply nobody waits for. A successful CTX_CREATE among them means the
  * device made a context after the driver gave up on it: destroy it, or
@@ -328,6 +289,45 @@ static void tlsnic_cmd_late_reply(struct tlsnic_priv *priv,
 	memcpy(&ref, body, sizeof(ref));
 	if (!tlsnic_cmd_ctx_destroy(priv, le32_to_cpu(ref.handle)))
 		atomic64_inc(&priv->cmd.stats.late_ctx_destroyed);
+}
+
+static int tlsnic_status_to_errno(u16 status)
+{
+	switch (status) {
+	case TLSNIC_ST_OK:
+		return 0;
+	case TLSNIC_ST_BAD_MSG:
+		return -EINVAL;
+	case TLSNIC_ST_BAD_OPCODE:
+	case TLSNIC_ST_UNSUPPORTED:
+		return -EOPNOTSUPP;
+	case TLSNIC_ST_NO_SPACE:
+		return -ENOSPC;
+	case TLSNIC_ST_BAD_HANDLE:
+		return -ENOENT;
+	default:
+		return -EIO;
+	}
+}
+
+/* Unsolicited device events. The TLS RX offload will consume resync requests. */
+static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
+			     const void *body, u32 len)
+{
+	struct tlsnic_cmd_stats *stats = &priv->cmd.stats;
+
+	switch (opcode) {
+	case TLSNIC_EV_RX_RESYNC_REQ:
+		if (len != sizeof(struct tlsnic_rx_resync_req)) {
+			atomic64_inc(&stats->bad_msgs);
+			return;
+		}
+		atomic64_inc(&stats->events);
+		return;
+	default:
+		atomic64_inc(&stats->bad_msgs);
+		return;
+	}
 }
 
 static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
@@ -631,7 +631,6 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	atomic64_set(&cmd->stats.timeouts, 0);
 	atomic64_set(&cmd->stats.bad_msgs, 0);
 	atomic64_set(&cmd->stats.late_replies, 0);
-	atomic64_set(&cmd->stats.events, 0);
 	atomic64_set(&cmd->stats.posted, 0);
 	atomic64_set(&cmd->stats.posted_done, 0);
 	atomic64_set(&cmd->stats.posted_errors, 0);
@@ -639,6 +638,7 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	atomic64_set(&cmd->stats.fail_fast, 0);
 	atomic64_set(&cmd->stats.late_ctx_destroyed, 0);
 	atomic64_set(&cmd->stats.destroy_dropped, 0);
+	atomic64_set(&cmd->stats.events, 0);
 	if (cmd->rvq)
 		netif_napi_add(priv->netdev, &cmd->napi, tlsnic_cmd_poll);
 }

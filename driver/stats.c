@@ -60,7 +60,6 @@ static const struct tlsnic_stat_desc tlsnic_cmd_desc[] = {
 	TLSNIC_CMD_STAT("cmd_timeouts", timeouts),
 	TLSNIC_CMD_STAT("cmd_bad_msgs", bad_msgs),
 	TLSNIC_CMD_STAT("cmd_late_replies", late_replies),
-	TLSNIC_CMD_STAT("cmd_events", events),
 	TLSNIC_CMD_STAT("cmd_posted", posted),
 	TLSNIC_CMD_STAT("cmd_posted_done", posted_done),
 	TLSNIC_CMD_STAT("cmd_posted_errors", posted_errors),
@@ -68,6 +67,7 @@ static const struct tlsnic_stat_desc tlsnic_cmd_desc[] = {
 	TLSNIC_CMD_STAT("cmd_fail_fast", fail_fast),
 	TLSNIC_CMD_STAT("cmd_late_ctx_destroyed", late_ctx_destroyed),
 	TLSNIC_CMD_STAT("cmd_destroy_dropped", destroy_dropped),
+	TLSNIC_CMD_STAT("cmd_events", events),
 };
 
 #define TLSNIC_NUM_RQ_STATS	ARRAY_SIZE(tlsnic_rq_desc)

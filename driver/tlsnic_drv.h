@@ -121,7 +121,6 @@ struct tlsnic_cmd_stats {
 	atomic64_t timeouts;
 	atomic64_t bad_msgs;		/* invalid messages from the device */
 	atomic64_t late_replies;	/* replies to no command in flight */
-	atomic64_t events;
 	atomic64_t posted;		/* commands sent without a waiter */
 	atomic64_t posted_done;		/* replies to them */
 	atomic64_t posted_errors;	/* ... with a status other than OK */
@@ -129,6 +128,7 @@ struct tlsnic_cmd_stats {
 	atomic64_t fail_fast;		/* commands refused while latched */
 	atomic64_t late_ctx_destroyed;	/* late CTX_CREATE: handle destroyed */
 	atomic64_t destroy_dropped;	/* CTX_DESTROY never sent (reset, full) */
+	atomic64_t events;
 };
 
 struct tlsnic_cmd_wait;
