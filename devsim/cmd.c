@@ -8,6 +8,12 @@
  * header, or one that is itself a reply (answering it could start a loop
  * with a peer that echoes), is counted and dropped. Error replies carry a
  * status and no body.
+ *
+ * Two faults of a device whose firmware is slow or hung, for testing the
+ * driver's control path: every reply to a context command may be held back
+ * for cmd_delay_ns (IDENTIFY is answered at once, so the device is still
+ * found), and while cmd_stalled the device takes no command and sends
+ * nothing; commands wait on the ring and are answered, in order, after.
  */
 #include <endian.h>
 #include <errno.h>
@@ -20,14 +26,20 @@ static int cmd_reply(struct dsim_port *p, const struct tlsnic_msg_hdr *req,
 {
 	int ret;
 
+	uint64_t due = 0;
+
 	if (status != TLSNIC_ST_OK) {
 		p->cnt.cmd_err++;
 		body_len = 0;
 	}
-	ret = dsim_msgq_push(&p->msgq, req->opcode | TLSNIC_OP_REPLY, status,
-			     le32toh(req->tag), body, body_len);
+	if (p->cmd_delay_ns && req->opcode != TLSNIC_OP_IDENTIFY)
+		due = p->cmd_now_ns + p->cmd_delay_ns;
+	ret = dsim_msgq_push_at(&p->msgq, req->opcode | TLSNIC_OP_REPLY, status,
+				le32toh(req->tag), body, body_len, due);
 	if (ret)
 		p->cnt.cmd_no_buffer++;
+	else if (due)
+		p->cnt.cmd_delayed++;
 	return ret;
 }
 
@@ -196,6 +208,38 @@ static int cmd_rx_resync(struct dsim_port *p, const struct tlsnic_msg_hdr *hdr,
 	ctx->rx_resync_rec_seq = rec_seq;
 	ctx->rx_resync_valid = true;
 	return cmd_reply(p, hdr, TLSNIC_ST_OK, NULL, 0);
+}
+
+void dsim_cmd_set_stalled(struct dsim_port *p, bool stalled)
+{
+	if (stalled && !p->cmd_stalled)
+		p->cnt.cmd_stalls++;
+	p->cmd_stalled = stalled;
+}
+
+uint32_t dsim_cmd_budget(const struct dsim_port *p)
+{
+	return p->cmd_stalled ? 0 : dsim_msgq_space(&p->msgq);
+}
+
+uint32_t dsim_cmd_msgs_ready(const struct dsim_port *p, uint64_t now_ns, uint32_t max)
+{
+	const struct dsim_msgq *q = &p->msgq;
+	uint32_t n = 0;
+
+	if (p->cmd_stalled)
+		return 0;
+	/* In order: a held-back reply holds back what follows it. */
+	while (n < max && n < dsim_msgq_count(q) &&
+	       q->slots[(q->head + n) % DSIM_MSGQ_LEN].due_ns <= now_ns)
+		n++;
+	return n;
+}
+
+int dsim_cmd_process_at(struct dsim_port *p, const uint8_t *msg, size_t len, uint64_t now_ns)
+{
+	p->cmd_now_ns = now_ns;
+	return dsim_cmd_process(p, msg, len);
 }
 
 int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)

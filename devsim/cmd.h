@@ -3,6 +3,7 @@
 #ifndef DSIM_CMD_H
 #define DSIM_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,25 @@
  * than that in memory and is answered BAD_MSG.
  */
 int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len);
+
+/*
+ * The same at time now_ns (any monotonic clock, the one given to
+ * dsim_cmd_msgs_ready()): with p->cmd_delay_ns set, the reply to a context
+ * command is not sent before now_ns + cmd_delay_ns (counted in cmd_delayed).
+ */
+int dsim_cmd_process_at(struct dsim_port *p, const uint8_t *msg, size_t len, uint64_t now_ns);
+
+/*
+ * A stalled device takes no commands and sends no messages until it is
+ * unstalled; it then answers what waited, in order. Counts cmd_stalls.
+ */
+void dsim_cmd_set_stalled(struct dsim_port *p, bool stalled);
+
+/* How many commands the port may take now (room for their replies). */
+uint32_t dsim_cmd_budget(const struct dsim_port *p);
+
+/* How many queued messages, from the head, may be sent at now_ns (<= max). */
+uint32_t dsim_cmd_msgs_ready(const struct dsim_port *p, uint64_t now_ns, uint32_t max);
 
 /* The IDENTIFY reply body this port gives. */
 void dsim_cmd_identify_body(const struct dsim_port *p, struct tlsnic_identify *id);

@@ -63,6 +63,8 @@
 	C(cmd_rx_resync)						\
 	C(cmd_replies)		/* replies delivered to the guest */	\
 	C(cmd_no_buffer)	/* reply lost: no device buffer */	\
+	C(cmd_delayed)		/* replies held back (--cmd-delay-ms) */ \
+	C(cmd_stalls)		/* times replies were withheld (stall file) */ \
 	C(ev_sent)		/* events delivered to the guest */	\
 	C(ev_dropped)		/* events lost: queue full */		\
 	C(ctx_created)							\

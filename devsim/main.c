@@ -45,6 +45,8 @@ struct options {
 	unsigned int nr_ports;
 	uint32_t max_contexts;
 	const char *stats_file;
+	uint32_t cmd_delay_ms;
+	const char *cmd_stall_file;
 	struct dsim_wire_cfg wire;
 	const char *pcap_file;
 	bool tls_tx;
@@ -68,6 +70,12 @@ static void usage(FILE *f)
 		"                      2k and 2k+1 are wired to each other\n"
 		"  --max-contexts N    TLS contexts per port (default %u, max %u)\n"
 		"  --stats-file FILE   rewrite FILE with the counters once a second\n"
+		"  --cmd-delay-ms N    hold every reply to a context command back N ms\n"
+		"                      (IDENTIFY is answered at once; cmd_delayed)\n"
+		"  --cmd-stall-file PATH\n"
+		"                      while PATH exists, take no command and send no\n"
+		"                      reply or event; commands wait on the ring and are\n"
+		"                      answered in order once PATH is removed (cmd_stalls)\n"
 		"  --no-tls-tx         no TLS TX engine: TLS_TX not advertised, the\n"
 		"                      driver keeps kTLS in software (by default the\n"
 		"                      device offers every offload it has)\n"
@@ -134,6 +142,9 @@ static int parse_pct(const char *opt, const char *arg, double *out)
 	return 0;
 }
 
+/* Command channel faults: a slow or hung device firmware. */
+enum { OPT_CMD_DELAY_MS = 512, OPT_CMD_STALL_FILE };
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -145,6 +156,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "max-contexts", required_argument, NULL, OPT_MAX_CONTEXTS },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "cmd-delay-ms", required_argument, NULL, OPT_CMD_DELAY_MS },
+		{ "cmd-stall-file", required_argument, NULL, OPT_CMD_STALL_FILE },
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
 		{ "no-tls-tx", no_argument, NULL, OPT_NO_TLS_TX },
 		{ "tls-tx-fail", required_argument, NULL, OPT_TLS_TX_FAIL },
@@ -187,6 +200,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STATS_FILE:
 			o->stats_file = optarg;
+			break;
+		case OPT_CMD_DELAY_MS:
+			if (parse_u32(optarg, 3600000, &o->cmd_delay_ms)) {
+				fprintf(stderr, "tlsnic-devsim: --cmd-delay-ms wants 0..3600000\n");
+				return -1;
+			}
+			break;
+		case OPT_CMD_STALL_FILE:
+			if (!optarg[0]) {
+				fprintf(stderr, "tlsnic-devsim: --cmd-stall-file wants a path\n");
+				return -1;
+			}
+			o->cmd_stall_file = optarg;
 			break;
 		case OPT_TLS_TX:
 			/* Once needed to turn TLS TX on; on by default now. */
@@ -411,6 +437,8 @@ int main(int argc, char **argv)
 	cfg.paths = o.paths;
 	cfg.nr_ports = o.nr_ports;
 	cfg.max_contexts = o.max_contexts;
+	cfg.cmd_delay_ms = o.cmd_delay_ms;
+	cfg.cmd_stall_path = o.cmd_stall_file;
 	cfg.tls_tx = o.tls_tx;
 	cfg.verbose = o.verbose;
 	cfg.wire = &o.wire;

@@ -45,6 +45,12 @@ void dsim_port_reset(struct dsim_port *p)
 int dsim_msgq_push(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,
 		   const void *body, uint32_t body_len)
 {
+	return dsim_msgq_push_at(q, opcode, status, tag, body, body_len, 0);
+}
+
+int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,
+		      const void *body, uint32_t body_len, uint64_t due_ns)
+{
 	struct tlsnic_msg_hdr hdr;
 	struct dsim_msg *m;
 
@@ -63,6 +69,7 @@ int dsim_msgq_push(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_
 	if (body_len)
 		memcpy(m->data + sizeof(hdr), body, body_len);
 	m->len = sizeof(hdr) + body_len;
+	m->due_ns = due_ns;
 	q->tail++;
 	return 0;
 }

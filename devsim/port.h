@@ -41,6 +41,7 @@
 
 struct dsim_msg {
 	uint32_t len;
+	uint64_t due_ns;	/* not sent before this time (--cmd-delay-ms) */
 	uint8_t data[DSIM_MSG_MAX];
 };
 
@@ -78,6 +79,10 @@ struct dsim_port {
 	struct dsim_ctx_table ctxs;
 	const struct dsim_tls_ops *tls;
 	struct dsim_msgq msgq;
+	/* Command channel faults (cmd.h): set by the glue. */
+	uint64_t cmd_delay_ns;	/* context command replies wait this long */
+	bool cmd_stalled;	/* take no commands, send no messages */
+	uint64_t cmd_now_ns;	/* clock of the command being processed */
 };
 
 /* Where the TX pipeline puts the frames it sends on the wire. */
@@ -126,6 +131,9 @@ static inline void dsim_msgq_pop(struct dsim_msgq *q)
  */
 int dsim_msgq_push(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,
 		   const void *body, uint32_t body_len);
+/* The same, for a message that may not be sent before due_ns. */
+int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,
+		      const void *body, uint32_t body_len, uint64_t due_ns);
 
 /* Queues an unsolicited event (tag 0), counting ev_dropped on failure. */
 int dsim_port_post_event(struct dsim_port *p, uint8_t opcode, const void *body,

@@ -145,6 +145,11 @@ _Static_assert(FRAME_BUF_SIZE <= UINT16_MAX, "mbuf buf_len is 16 bits");
 
 static struct rte_rcu_qsbr *rcu;
 static uint64_t rx_stall_cycles;
+/* --cmd-stall-file: looked at every CMD_STALL_CHECK_NS. */
+#define CMD_STALL_CHECK_NS	10000000ULL
+static const char *cmd_stall_path;
+static uint64_t cmd_stall_next_ns;
+static bool cmd_delayed;		/* --cmd-delay-ms: commands need the clock */
 static struct dsim_pcap capture;
 static const char *capture_path;
 static bool capturing;
@@ -532,14 +537,17 @@ static unsigned int vport_poll_tx(struct vport *vp, int vid)
 	return n;
 }
 
-/* Sends queued replies and events while the guest has command RX buffers. */
-static unsigned int vport_send_msgs(struct vport *vp, int vid)
+/*
+ * Sends the queued replies and events that are due while the guest has
+ * command RX buffers.
+ */
+static unsigned int vport_send_msgs(struct vport *vp, int vid, uint64_t now)
 {
 	struct dsim_msgq *q = &vp->dp.msgq;
 	struct rte_mbuf *pkts[BURST];
 	unsigned int i, n, sent;
 
-	n = RTE_MIN(dsim_msgq_count(q), (uint32_t)BURST);
+	n = dsim_cmd_msgs_ready(&vp->dp, now, BURST);
 	for (i = 0; i < n; i++) {
 		const struct dsim_msg *msg = &q->slots[(q->head + i) % DSIM_MSGQ_LEN];
 		char *data;
@@ -573,24 +581,33 @@ static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
 	uint8_t flat[DSIM_CMD_MAX_LEN];
 	struct rte_mbuf *pkts[BURST], *seg;
 	unsigned int i, n, work = 0;
+	uint64_t now = 0;
 	uint32_t budget;
 
+	/* Without --cmd-delay-ms every message is due at once (due_ns 0). */
+	if (cmd_delayed && dsim_msgq_count(&vp->dp.msgq))
+		now = wire_now_ns();
 	if (enabled & VRING_MASK(VRING_CMD_RX))
-		work += vport_send_msgs(vp, vid);
+		work += vport_send_msgs(vp, vid, now);
 	if (!(enabled & VRING_MASK(VRING_CMD_TX)))
 		return work;
-	/* Commands stay in the guest's ring until there is room to answer. */
-	budget = RTE_MIN(dsim_msgq_space(&vp->dp.msgq), (uint32_t)BURST);
+	/*
+	 * Commands stay in the guest's ring until there is room to answer,
+	 * and while the device is stalled.
+	 */
+	budget = RTE_MIN(dsim_cmd_budget(&vp->dp), (uint32_t)BURST);
 	if (!budget)
 		return work;
 	n = rte_vhost_dequeue_burst(vid, VRING_CMD_TX, vp->pool, pkts, (uint16_t)budget);
+	if (n && cmd_delayed)
+		now = wire_now_ns();
 	for (i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		const uint8_t *msg;
 
 		/* Too long to be valid: its header is enough for the answer. */
 		msg = rte_pktmbuf_read(pkts[i], 0, RTE_MIN(len, (uint32_t)sizeof(flat)), flat);
-		dsim_cmd_process(&vp->dp, msg, len);
+		dsim_cmd_process_at(&vp->dp, msg, len, now);
 	}
 	/* CTX_CREATE carries a key: leave no copy in pooled buffers. */
 	for (i = 0; i < n; i++)
@@ -600,8 +617,30 @@ static unsigned int vport_poll_cmd(struct vport *vp, int vid, uint32_t enabled)
 	rte_pktmbuf_free_bulk(pkts, n);
 	work += n;
 	if (n && (enabled & VRING_MASK(VRING_CMD_RX)))
-		work += vport_send_msgs(vp, vid);
+		work += vport_send_msgs(vp, vid, now);
 	return work;
+}
+
+/* --cmd-stall-file: every port withholds replies while the file exists. */
+static void vport_cmd_stall_tick(void)
+{
+	uint64_t now;
+	unsigned int i;
+	bool stalled;
+
+	if (!cmd_stall_path)
+		return;
+	now = wire_now_ns();
+	if (now < cmd_stall_next_ns)
+		return;
+	cmd_stall_next_ns = now + CMD_STALL_CHECK_NS;
+	stalled = access(cmd_stall_path, F_OK) == 0;
+	for (i = 0; i < nr_vports; i++) {
+		if (stalled != vports[i].dp.cmd_stalled && verbose)
+			fprintf(stderr, "tlsnic-devsim: port%u: commands %s\n", vports[i].dp.id,
+				stalled ? "stalled" : "answered again");
+		dsim_cmd_set_stalled(&vports[i].dp, stalled);
+	}
 }
 
 /* Capture totals move when a flush completes; ports show them as counters. */
@@ -665,6 +704,7 @@ unsigned int vport_poll(void)
 	unsigned int i, work = 0;
 
 	rte_rcu_qsbr_quiescent(rcu, DATA_THREAD_ID);
+	vport_cmd_stall_tick();
 	for (i = 0; i < nr_vports; i++) {
 		struct vport *vp = &vports[i];
 		uint32_t running, req, enabled;
@@ -862,6 +902,8 @@ int vport_setup(const struct vport_config *cfg)
 	int ret;
 
 	verbose = cfg->verbose;
+	cmd_stall_path = cfg->cmd_stall_path;
+	cmd_delayed = cfg->cmd_delay_ms != 0;
 	if (dsim_wire_cfg_check(wcfg))
 		return -EINVAL;
 	if (cfg->pcap_path) {
@@ -889,6 +931,7 @@ int vport_setup(const struct vport_config *cfg)
 		tls_dev_counters_reset(i);
 		if (cfg->tls_tx)
 			vp->dp.tls = &tls_dev_tx_ops;
+		vp->dp.cmd_delay_ns = (uint64_t)cfg->cmd_delay_ms * 1000000u;
 		ret = vport_pools_create(vp);
 		if (ret)
 			return ret;

@@ -17,6 +17,8 @@ struct vport_config {
 	bool verbose;
 	const struct dsim_wire_cfg *wire;	/* faults; NULL: a perfect wire */
 	const char *pcap_path;		/* capture every frame to it; or NULL */
+	uint32_t cmd_delay_ms;		/* hold context command replies back */
+	const char *cmd_stall_path;	/* while it exists, answer nothing; or NULL */
 };
 
 /* EAL memory (-m, MB) that nr_ports ports need: their pools and the rest. */

@@ -5,12 +5,20 @@
  * queue of that pair.
  *
  * tlsnic_cmd_exec() runs one command at a time (callers may sleep), tags it
- * and waits for the reply with that tag. A reply that arrives after its
- * command timed out matches nothing and is dropped. Completions and events
- * are parsed in a NAPI context of their own, so event handlers run in
- * softirq context like the data path.
+ * and waits for the reply with that tag. Completions and events are parsed
+ * in a NAPI context of their own, so event handlers run in softirq context
+ * like the data path.
+ *
+ * Nothing that runs under rtnl waits for the device (ARCHITECTURE invariant
+ * 10): CTX_DESTROY is posted, never waited for, from any context, and queued
+ * here while the ring is full. A waited command that times out latches
+ * "device not answering": later ones fail at once (kTLS stays in software)
+ * until any message arrives from the device. A CTX_CREATE reply that comes
+ * after its timeout names a context nobody owns: it is destroyed.
  */
 #include <linux/completion.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "ktls.h"
@@ -25,6 +33,264 @@ struct tlsnic_cmd_wait {
 	int err;
 	struct completion done;
 };
+
+/*
+ * Free command buffers the device has consumed; CTX_CREATE's carried a key.
+ * Called with svq_lock.
+ */
+static void tlsnic_cmd_reclaim_tx(struct tlsnic_cmd_chan *cmd)
+{
+	unsigned int len;
+	void *buf;
+
+	while ((buf = virtqueue_get_buf(cmd->svq, &len)))
+		kfree_sensitive(buf);
+}
+
+/* A command buffer: virtio-net header, message header, body. */
+static u8 *tlsnic_cmd_build(u8 opcode, u32 tag, const void *body, size_t len,
+			    size_t *total, gfp_t gfp)
+{
+	struct tlsnic_msg_hdr *hdr;
+	u8 *buf;
+
+	*total = TLSNIC_VNET_HDR_LEN + sizeof(*hdr) + len;
+	buf = kzalloc(*total, gfp);
+	if (!buf)
+		return NULL;
+	hdr = (void *)(buf + TLSNIC_VNET_HDR_LEN);
+	hdr->magic = cpu_to_le32(TLSNIC_ABI_MAGIC);
+	hdr->version = TLSNIC_ABI_VERSION;
+	hdr->opcode = opcode;
+	hdr->tag = cpu_to_le32(tag);
+	hdr->len = cpu_to_le32(len);
+	if (len)
+		memcpy(hdr + 1, body, len);
+	return buf;
+}
+
+/*
+ * Put a command on the ring that nobody waits for; its reply is only
+ * counted. Never sleeps. Called with svq_lock; the caller kicks.
+ */
+static int tlsnic_cmd_post_locked(struct tlsnic_cmd_chan *cmd, u8 opcode,
+				  const void *body, size_t len)
+{
+	struct scatterlist sg;
+	size_t total;
+	u32 tag;
+	u8 *buf;
+	int err;
+
+	if (!cmd->posting)
+		return -ENODEV;
+	tlsnic_cmd_reclaim_tx(cmd);
+	if (!cmd->svq->num_free)
+		return -ENOSPC;
+	tag = TLSNIC_CMD_TAG_POSTED | (++cmd->last_posted_tag &
+				       ~TLSNIC_CMD_TAG_POSTED);
+	buf = tlsnic_cmd_build(opcode, tag, body, len, &total, GFP_ATOMIC);
+	if (!buf)
+		return -ENOMEM;
+	sg_init_one(&sg, buf, total);
+	err = virtqueue_add_outbuf(cmd->svq, &sg, 1, buf, GFP_ATOMIC);
+	if (err) {
+		kfree_sensitive(buf);
+		return err;
+	}
+	atomic64_inc(&cmd->stats.posted);
+	return 0;
+}
+
+/*
+ * Post the queued CTX_DESTROYs the ring has room for. What does not fit
+ * waits for the next reply (the device consumed something) or destroy.
+ */
+static void tlsnic_cmd_flush_destroys_locked(struct tlsnic_cmd_chan *cmd)
+{
+	unsigned int mask = cmd->destroy_size - 1;
+	bool posted = false;
+	int err;
+
+	while (cmd->destroy_head != cmd->destroy_tail) {
+		struct tlsnic_ctx_ref ref = {
+			.handle = cpu_to_le32(cmd->destroy_handles[cmd->destroy_head & mask]),
+		};
+
+		err = tlsnic_cmd_post_locked(cmd, TLSNIC_OP_CTX_DESTROY, &ref,
+					     sizeof(ref));
+		if (err)
+			break;
+		cmd->destroy_head++;
+		posted = true;
+	}
+	if (posted)
+		virtqueue_kick(cmd->svq);
+}
+
+/*
+ * The device answered, so it took commands off the ring: free them now (a
+ * CTX_CREATE's key does not wait for the next command) and post what
+ * waited for room.
+ */
+static void tlsnic_cmd_tx_reap(struct tlsnic_cmd_chan *cmd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	tlsnic_cmd_reclaim_tx(cmd);
+	if (cmd->destroy_head != cmd->destroy_tail)
+		tlsnic_cmd_flush_destroys_locked(cmd);
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+}
+
+/**
+ * tlsnic_cmd_ctx_destroy - have the device destroy a context, without waiting
+ * @priv: device
+ * @handle: the context's handle
+ *
+ * Any context, never sleeps: CTX_DESTROY goes on the ring now, or as soon
+ * as it has room. Returns 0 when it is posted or queued, -ENODEV when the
+ * command channel is down (the device reset forgets every context), or
+ * -ENOSPC when the queue is full (counted in destroy_dropped).
+ */
+int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned long flags;
+	int err = 0;
+
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	if (!cmd->posting) {
+		err = -ENODEV;
+	} else if (cmd->destroy_tail - cmd->destroy_head >= cmd->destroy_size) {
+		atomic64_inc(&cmd->stats.destroy_dropped);
+		err = -ENOSPC;
+	} else {
+		cmd->destroy_handles[cmd->destroy_tail++ &
+				     (cmd->destroy_size - 1)] = handle;
+		tlsnic_cmd_flush_destroys_locked(cmd);
+	}
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	return err;
+}
+
+/* CTX_DESTROYs waiting for ring space (a gauge for ethtool -S). */
+unsigned int tlsnic_cmd_destroy_pending(const struct tlsnic_priv *priv)
+{
+	return READ_ONCE(priv->cmd.destroy_tail) -
+	       READ_ONCE(priv->cmd.destroy_head);
+}
+
+/* Forget the queued destroys: the device is (being) reset. svq_lock held. */
+static void tlsnic_cmd_drop_destroys_locked(struct tlsnic_cmd_chan *cmd)
+{
+	atomic64_add(cmd->destroy_tail - cmd->destroy_head,
+		     &cmd->stats.destroy_dropped);
+	cmd->destroy_head = cmd->destroy_tail;
+}
+
+/*
+ * The destroy queue holds every context the device can have: it is sized
+ * by the device's table, so a live handle always finds room.
+ */
+int tlsnic_cmd_destroy_init(struct tlsnic_priv *priv, u32 max_contexts)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned int size;
+	unsigned long flags;
+	u32 *handles;
+
+	size = roundup_pow_of_two(clamp_t(u32, max_contexts, 1,
+					  TLSNIC_CMD_MAX_PENDING_DESTROY));
+	handles = kvcalloc(size, sizeof(*handles), GFP_KERNEL);
+	if (!handles)
+		return -ENOMEM;
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	cmd->destroy_handles = handles;
+	cmd->destroy_size = size;
+	cmd->destroy_head = 0;
+	cmd->destroy_tail = 0;
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	return 0;
+}
+
+void tlsnic_cmd_destroy_fini(struct tlsnic_priv *priv)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned long flags;
+	u32 *handles;
+
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	tlsnic_cmd_drop_destroys_locked(cmd);
+	handles = cmd->destroy_handles;
+	cmd->destroy_handles = NULL;
+	cmd->destroy_size = 0;
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	kvfree(handles);
+}
+
+/* A waited command timed out: noticed once, not per command. */
+static void tlsnic_cmd_set_unresponsive(struct tlsnic_priv *priv)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+
+	if (READ_ONCE(cmd->unresponsive))
+		return;
+	WRITE_ONCE(cmd->unresponsive, true);
+	atomic64_inc(&cmd->stats.dev_unresponsive);
+	dev_warn(&priv->vdev->dev,
+		 "device not answering commands: TLS offload in software until it does\n");
+	schedule_delayed_work(&cmd->probe_work,
+			      msecs_to_jiffies(TLSNIC_CMD_PROBE_MS));
+}
+
+/*
+ * While the device is taken as not answering, post an IDENTIFY now and
+ * then: its reply, like any message, ends the latch even if nothing else
+ * is waiting for the device. Half the ring stays for destroys.
+ */
+static void tlsnic_cmd_probe_work(struct work_struct *work)
+{
+	struct tlsnic_cmd_chan *cmd = container_of(to_delayed_work(work),
+						   struct tlsnic_cmd_chan,
+						   probe_work);
+	struct tlsnic_identify_cmd req = {
+		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
+	};
+	unsigned long flags;
+
+	if (!READ_ONCE(cmd->unresponsive))
+		return;
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	if (cmd->posting &&
+	    cmd->svq->num_free > virtqueue_get_vring_size(cmd->svq) / 2 &&
+	    !tlsnic_cmd_post_locked(cmd, TLSNIC_OP_IDENTIFY, &req, sizeof(req)))
+		virtqueue_kick(cmd->svq);
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	schedule_delayed_work(&cmd->probe_work,
+			      msecs_to_jiffies(TLSNIC_CMD_PROBE_MS));
+}
+
+/*
+ * A reply nobody waits for. A successful CTX_CREATE among them means the
+ * device made a context after the driver gave up on it: destroy it, or
+ * every hiccup costs a slot of the device's table for good.
+ */
+static void tlsnic_cmd_late_reply(struct tlsnic_priv *priv,
+				  const struct tlsnic_msg_hdr *hdr,
+				  const void *body, u32 len)
+{
+	struct tlsnic_ctx_ref ref;
+
+	atomic64_inc(&priv->cmd.stats.late_replies);
+	if ((hdr->opcode & ~TLSNIC_OP_REPLY) != TLSNIC_OP_CTX_CREATE ||
+	    le16_to_cpu(hdr->status) != TLSNIC_ST_OK || len != sizeof(ref))
+		return;
+	memcpy(&ref, body, sizeof(ref));
+	if (!tlsnic_cmd_ctx_destroy(priv, le32_to_cpu(ref.handle)))
+		atomic64_inc(&priv->cmd.stats.late_ctx_destroyed);
+}
 
 static int tlsnic_status_to_errno(u16 status)
 {
@@ -86,12 +352,19 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 	u32 tag = le32_to_cpu(hdr->tag);
 	int err;
 
+	if (tag & TLSNIC_CMD_TAG_POSTED) {
+		atomic64_inc(&cmd->stats.posted_done);
+		if (status != TLSNIC_ST_OK)
+			atomic64_inc(&cmd->stats.posted_errors);
+		return;
+	}
+
 	spin_lock(&cmd->wait_lock);
 	wait = cmd->wait;
 	if (!wait || wait->tag != tag ||
 	    wait->opcode != (hdr->opcode & ~TLSNIC_OP_REPLY)) {
 		spin_unlock(&cmd->wait_lock);
-		atomic64_inc(&cmd->stats.late_replies);
+		tlsnic_cmd_late_reply(priv, hdr, body, len);
 		return;
 	}
 
@@ -130,6 +403,12 @@ static void tlsnic_cmd_rx_msg(struct tlsnic_priv *priv, const u8 *buf,
 	if (le32_to_cpu(hdr->magic) != TLSNIC_ABI_MAGIC ||
 	    hdr->version != TLSNIC_ABI_VERSION || body_len > len)
 		goto bad;
+
+	/* Whatever it says, the device is answering again. */
+	if (READ_ONCE(priv->cmd.unresponsive)) {
+		WRITE_ONCE(priv->cmd.unresponsive, false);
+		netdev_info(priv->netdev, "device answers commands again\n");
+	}
 
 	if (hdr->opcode & TLSNIC_OP_REPLY) {
 		tlsnic_cmd_reply(priv, hdr, hdr + 1, body_len);
@@ -187,8 +466,10 @@ static int tlsnic_cmd_poll(struct napi_struct *napi, int budget)
 		if (tlsnic_cmd_post_rx(cmd, buf, GFP_ATOMIC))
 			kfree(buf);
 	}
-	if (done)
+	if (done) {
 		virtqueue_kick(cmd->rvq);
+		tlsnic_cmd_tx_reap(cmd);
+	}
 
 	if (done < budget && napi_complete_done(napi, done) &&
 	    !virtqueue_enable_cb(cmd->rvq) && napi_schedule_prep(napi)) {
@@ -206,16 +487,6 @@ void tlsnic_cmd_rx_done(struct virtqueue *vq)
 	napi_schedule(&priv->cmd.napi);
 }
 
-/* Free command buffers the device has consumed. Called with cmd->lock. */
-static void tlsnic_cmd_reclaim_tx(struct tlsnic_cmd_chan *cmd)
-{
-	unsigned int len;
-	void *buf;
-
-	while ((buf = virtqueue_get_buf(cmd->svq, &len)))
-		kfree(buf);
-}
-
 /**
  * tlsnic_cmd_exec - run one device command and wait for its reply
  * @priv: device
@@ -227,7 +498,8 @@ static void tlsnic_cmd_reclaim_tx(struct tlsnic_cmd_chan *cmd)
  * @timeout_ms: how long to wait for the reply
  *
  * May sleep. Commands are serialised. Returns 0, a negative errno mapped
- * from the device status, -EPROTO for a malformed reply, -ETIMEDOUT, or
+ * from the device status, -EPROTO for a malformed reply, -ETIMEDOUT when no
+ * reply came in time or, at once, while the device is not answering, or
  * -ENODEV when the command channel is not (or no longer) available.
  */
 int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
@@ -240,23 +512,18 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		.reply = reply,
 		.reply_len = reply_len,
 	};
-	struct tlsnic_msg_hdr *hdr;
 	struct scatterlist sg;
+	unsigned long flags;
 	size_t total;
-	u8 *buf;
+	u8 *buf = NULL;
 	int err;
 
 	might_sleep();
 	if (len > TLSNIC_CMD_MAX_BODY || reply_len > TLSNIC_CMD_MAX_BODY)
 		return -EMSGSIZE;
-
-	total = TLSNIC_VNET_HDR_LEN + sizeof(*hdr) + len;
-	buf = kzalloc(total, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	hdr = (void *)(buf + TLSNIC_VNET_HDR_LEN);
-	if (len)
-		memcpy(hdr + 1, body, len);
+	/* Fail fast, and do not queue behind a command that will time out. */
+	if (READ_ONCE(cmd->unresponsive))
+		goto fail_fast;
 	init_completion(&wait.done);
 
 	mutex_lock(&cmd->lock);
@@ -264,24 +531,34 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		err = -ENODEV;
 		goto err_unlock;
 	}
-	tlsnic_cmd_reclaim_tx(cmd);
+	/* The command before ours may have timed out while we waited. */
+	if (READ_ONCE(cmd->unresponsive)) {
+		mutex_unlock(&cmd->lock);
+		goto fail_fast;
+	}
 
-	/* Tag 0 is reserved for events. */
-	if (!++cmd->last_tag)
+	/* Tag 0 is reserved for events, the top bit for posted commands. */
+	cmd->last_tag = (cmd->last_tag + 1) & ~TLSNIC_CMD_TAG_POSTED;
+	if (!cmd->last_tag)
 		cmd->last_tag = 1;
 	wait.tag = cmd->last_tag;
-	hdr->magic = cpu_to_le32(TLSNIC_ABI_MAGIC);
-	hdr->version = TLSNIC_ABI_VERSION;
-	hdr->opcode = opcode;
-	hdr->tag = cpu_to_le32(wait.tag);
-	hdr->len = cpu_to_le32(len);
+	buf = tlsnic_cmd_build(opcode, wait.tag, body, len, &total, GFP_KERNEL);
+	if (!buf) {
+		err = -ENOMEM;
+		goto err_unlock;
+	}
 
 	spin_lock_bh(&cmd->wait_lock);
 	cmd->wait = &wait;
 	spin_unlock_bh(&cmd->wait_lock);
 
 	sg_init_one(&sg, buf, total);
-	err = virtqueue_add_outbuf(cmd->svq, &sg, 1, buf, GFP_KERNEL);
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	tlsnic_cmd_reclaim_tx(cmd);
+	err = virtqueue_add_outbuf(cmd->svq, &sg, 1, buf, GFP_ATOMIC);
+	if (!err)
+		virtqueue_kick(cmd->svq);
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
 	if (err) {
 		/* Ring full of commands the device never consumed. */
 		spin_lock_bh(&cmd->wait_lock);
@@ -291,7 +568,6 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		goto err_unlock;
 	}
 	buf = NULL;	/* owned by the ring until reclaimed */
-	virtqueue_kick(cmd->svq);
 	atomic64_inc(&cmd->stats.sent);
 
 	wait_for_completion_timeout(&wait.done, msecs_to_jiffies(timeout_ms));
@@ -305,11 +581,17 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 	}
 	spin_unlock_bh(&cmd->wait_lock);
 	err = wait.err;
+	if (err == -ETIMEDOUT)
+		tlsnic_cmd_set_unresponsive(priv);
 
 err_unlock:
 	mutex_unlock(&cmd->lock);
-	kfree(buf);
+	kfree_sensitive(buf);
 	return err;
+
+fail_fast:
+	atomic64_inc(&cmd->stats.fail_fast);
+	return -ETIMEDOUT;
 }
 
 /*
@@ -353,12 +635,21 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 
 	mutex_init(&cmd->lock);
 	spin_lock_init(&cmd->wait_lock);
+	spin_lock_init(&cmd->svq_lock);
+	INIT_DELAYED_WORK(&cmd->probe_work, tlsnic_cmd_probe_work);
 	atomic64_set(&cmd->stats.sent, 0);
 	atomic64_set(&cmd->stats.completed, 0);
 	atomic64_set(&cmd->stats.errors, 0);
 	atomic64_set(&cmd->stats.timeouts, 0);
 	atomic64_set(&cmd->stats.bad_msgs, 0);
 	atomic64_set(&cmd->stats.late_replies, 0);
+	atomic64_set(&cmd->stats.posted, 0);
+	atomic64_set(&cmd->stats.posted_done, 0);
+	atomic64_set(&cmd->stats.posted_errors, 0);
+	atomic64_set(&cmd->stats.dev_unresponsive, 0);
+	atomic64_set(&cmd->stats.fail_fast, 0);
+	atomic64_set(&cmd->stats.late_ctx_destroyed, 0);
+	atomic64_set(&cmd->stats.destroy_dropped, 0);
 	atomic64_set(&cmd->stats.events, 0);
 	if (cmd->rvq)
 		netif_napi_add(priv->netdev, &cmd->napi, tlsnic_cmd_poll);
@@ -368,6 +659,7 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 int tlsnic_cmd_start(struct tlsnic_priv *priv)
 {
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned long flags;
 	unsigned int i, n;
 	void *buf;
 	int err;
@@ -389,7 +681,11 @@ int tlsnic_cmd_start(struct tlsnic_priv *priv)
 	mutex_lock(&cmd->lock);
 	napi_enable(&cmd->napi);
 	cmd->napi_enabled = true;
+	WRITE_ONCE(cmd->unresponsive, false);
 	mutex_unlock(&cmd->lock);
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	cmd->posting = true;
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
 	/* Catch anything that completed before NAPI was enabled. */
 	local_bh_disable();
 	napi_schedule(&cmd->napi);
@@ -397,10 +693,15 @@ int tlsnic_cmd_start(struct tlsnic_priv *priv)
 	return 0;
 }
 
-/* Stop command processing; after this tlsnic_cmd_exec() fails with -ENODEV. */
+/*
+ * Stop command processing; after this tlsnic_cmd_exec() fails with -ENODEV
+ * and nothing is posted. Queued destroys are dropped: the device is reset
+ * next, which forgets its contexts.
+ */
 void tlsnic_cmd_stop(struct tlsnic_priv *priv)
 {
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned long flags;
 
 	mutex_lock(&cmd->lock);
 	if (cmd->napi_enabled) {
@@ -408,6 +709,11 @@ void tlsnic_cmd_stop(struct tlsnic_priv *priv)
 		cmd->napi_enabled = false;
 	}
 	mutex_unlock(&cmd->lock);
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	cmd->posting = false;
+	tlsnic_cmd_drop_destroys_locked(cmd);
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	cancel_delayed_work_sync(&cmd->probe_work);
 }
 
 /* Free every buffer still on the command queues. Device must be reset. */
@@ -416,9 +722,10 @@ void tlsnic_cmd_free_unused(struct tlsnic_priv *priv)
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
 	void *buf;
 
+	/* Command buffers may hold a key (CTX_CREATE). */
 	if (cmd->svq)
 		while ((buf = virtqueue_detach_unused_buf(cmd->svq)))
-			kfree(buf);
+			kfree_sensitive(buf);
 	if (cmd->rvq)
 		while ((buf = virtqueue_detach_unused_buf(cmd->rvq)))
 			kfree(buf);

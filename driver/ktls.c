@@ -8,7 +8,9 @@
  * answer, device gone) is returned so that the kernel keeps the socket in
  * software kTLS. tls_dev_del() drops the kernel's reference; the device
  * context is destroyed when the last queued frame that names it has
- * completed, from a work item when that happens in NAPI.
+ * completed. Destroying never waits for the device (tls_device_down()
+ * calls tls_dev_del() under rtnl for every socket): CTX_DESTROY is posted
+ * and the driver's copy freed at once; it holds no key.
  */
 #include <linux/ethtool.h>
 #include <linux/slab.h>
@@ -116,21 +118,28 @@ static void tlsnic_ktls_tx_publish(struct tlsnic_ktls *ktls,
 {
 	int err;
 
-	err = xa_err(xa_store(&ktls->tx_handles,
-			      ctx->handle & TLSNIC_HANDLE_INDEX_MASK, ctx,
-			      GFP_KERNEL));
+	err = xa_err(xa_store_irq(&ktls->tx_handles,
+				  ctx->handle & TLSNIC_HANDLE_INDEX_MASK, ctx,
+				  GFP_KERNEL));
 	if (err)
 		netdev_warn_once(ktls->priv->netdev,
 				 "TLS context 0x%x: device drop reports ignored: %d\n",
 				 ctx->handle, err);
 }
 
-/* Before the device may reuse the slot; the entry may be a newer context's. */
+/*
+ * Before the device may reuse the slot; the entry may be a newer context's.
+ * Any context: erasing allocates nothing.
+ */
 static void tlsnic_ktls_tx_unpublish(struct tlsnic_ktls *ktls,
 				     struct tlsnic_ktls_tx *ctx)
 {
-	xa_cmpxchg(&ktls->tx_handles, ctx->handle & TLSNIC_HANDLE_INDEX_MASK,
-		   ctx, NULL, GFP_KERNEL);
+	unsigned long flags;
+
+	xa_lock_irqsave(&ktls->tx_handles, flags);
+	__xa_cmpxchg(&ktls->tx_handles, ctx->handle & TLSNIC_HANDLE_INDEX_MASK,
+		     ctx, NULL, 0);
+	xa_unlock_irqrestore(&ktls->tx_handles, flags);
 }
 
 static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
@@ -170,7 +179,6 @@ static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 	/* The kernel starts the offloaded stream on a record boundary here. */
 	ctx->expected_seq = start_offload_tcp_sn;
 	refcount_set(&ctx->refs, 1);
-	INIT_LIST_HEAD(&ctx->destroy_node);
 	tlsnic_ktls_tx_publish(ktls, ctx);
 	*tlsnic_ktls_tx_slot(tls_get_ctx(sk)) = ctx;
 
@@ -187,17 +195,17 @@ err_free:
 	return err;
 }
 
-/* Tell the device to forget @ctx, then free it. May sleep. */
+/*
+ * Have the device forget @ctx, without waiting for it, then free it. Any
+ * context, including TX completion in NAPI or netpoll.
+ */
 static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
 				   struct tlsnic_ktls_tx *ctx)
 {
-	struct tlsnic_ctx_ref ref = { .handle = cpu_to_le32(ctx->handle) };
 	int err;
 
 	tlsnic_ktls_tx_unpublish(ktls, ctx);
-
-	err = tlsnic_cmd_exec(ktls->priv, TLSNIC_OP_CTX_DESTROY, &ref,
-			      sizeof(ref), NULL, 0, TLSNIC_KTLS_CMD_TIMEOUT_MS);
+	err = tlsnic_cmd_ctx_destroy(ktls->priv, ctx->handle);
 	/* Without a command channel the device was reset: nothing to undo. */
 	if (err && err != -ENODEV) {
 		atomic64_inc(&ktls->del_err);
@@ -211,43 +219,11 @@ static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
 	kfree_rcu(ctx, rcu);
 }
 
-static void tlsnic_ktls_destroy_work(struct work_struct *work)
-{
-	struct tlsnic_ktls *ktls = container_of(work, struct tlsnic_ktls,
-						destroy_work);
-	struct tlsnic_ktls_tx *ctx;
-	unsigned long flags;
-
-	for (;;) {
-		spin_lock_irqsave(&ktls->destroy_lock, flags);
-		ctx = list_first_entry_or_null(&ktls->destroy_list,
-					       struct tlsnic_ktls_tx,
-					       destroy_node);
-		if (ctx)
-			list_del_init(&ctx->destroy_node);
-		spin_unlock_irqrestore(&ktls->destroy_lock, flags);
-		if (!ctx)
-			return;
-		tlsnic_ktls_tx_destroy(ktls, ctx);
-	}
-}
-
-/*
- * Drop a reference from any context (TX completion runs in NAPI, with
- * interrupts off under netpoll); the command that destroys the device
- * context sleeps, so it runs from the work item.
- */
+/* Drop a reference; the last one destroys the context. Any context. */
 void tlsnic_ktls_tx_put(struct tlsnic_ktls_tx *ctx)
 {
-	struct tlsnic_ktls *ktls = ctx->ktls;
-	unsigned long flags;
-
-	if (!refcount_dec_and_test(&ctx->refs))
-		return;
-	spin_lock_irqsave(&ktls->destroy_lock, flags);
-	list_add_tail(&ctx->destroy_node, &ktls->destroy_list);
-	spin_unlock_irqrestore(&ktls->destroy_lock, flags);
-	schedule_work(&ktls->destroy_work);
+	if (refcount_dec_and_test(&ctx->refs))
+		tlsnic_ktls_tx_destroy(ctx->ktls, ctx);
 }
 
 static int tlsnic_ktls_dev_add(struct net_device *netdev, struct sock *sk,
@@ -266,7 +242,8 @@ static int tlsnic_ktls_dev_add(struct net_device *netdev, struct sock *sk,
 
 /*
  * Process context: the TLS core's destruct work, or tls_device_down() on
- * NETDEV_DOWN, which may leave frames on a ring NAPI no longer reaps.
+ * NETDEV_DOWN under rtnl, which may leave frames on a ring NAPI no longer
+ * reaps. Never waits for the device.
  */
 static void tlsnic_ktls_dev_del(struct net_device *netdev,
 				struct tls_context *tls_ctx,
@@ -325,13 +302,15 @@ void tlsnic_ktls_init(struct tlsnic_priv *priv)
 		dev_warn(&priv->vdev->dev, "no memory for TLS offload state\n");
 		return;
 	}
+	if (tlsnic_cmd_destroy_init(priv, priv->info.max_contexts)) {
+		dev_warn(&priv->vdev->dev, "no memory for TLS offload state\n");
+		kfree(ktls);
+		return;
+	}
 	ktls->priv = priv;
 	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++)
 		u64_stats_init(&ktls->sq_stats[i].syncp);
-	spin_lock_init(&ktls->destroy_lock);
-	INIT_LIST_HEAD(&ktls->destroy_list);
-	INIT_WORK(&ktls->destroy_work, tlsnic_ktls_destroy_work);
-	xa_init(&ktls->tx_handles);
+	xa_init_flags(&ktls->tx_handles, XA_FLAGS_LOCK_IRQ);
 	priv->ktls = ktls;
 	priv->netdev->tlsdev_ops = &tlsnic_tlsdev_ops;
 }
@@ -347,7 +326,7 @@ void tlsnic_ktls_cleanup(struct tlsnic_priv *priv)
 
 	if (!ktls)
 		return;
-	flush_work(&ktls->destroy_work);
+	tlsnic_cmd_destroy_fini(priv);
 	leaked = atomic_read(&ktls->active);
 	if (leaked)
 		dev_err(&priv->vdev->dev,
@@ -409,12 +388,15 @@ static const struct tlsnic_ktls_stat_desc tlsnic_ktls_desc[] = {
 	TLSNIC_KTLS_STAT("tx_tls_drop_event_stale", drop_event_stale),
 };
 
+/* Gauges after the counters. */
+#define TLSNIC_KTLS_NUM_GAUGES	2
+
 int tlsnic_ktls_stats_count(const struct tlsnic_priv *priv)
 {
 	if (!priv->ktls)
 		return 0;
-	/* + tx_tls_ctx_active */
-	return ARRAY_SIZE(tlsnic_ktls_sq_desc) + ARRAY_SIZE(tlsnic_ktls_desc) + 1;
+	return ARRAY_SIZE(tlsnic_ktls_sq_desc) + ARRAY_SIZE(tlsnic_ktls_desc) +
+	       TLSNIC_KTLS_NUM_GAUGES;
 }
 
 void tlsnic_ktls_stats_strings(const struct tlsnic_priv *priv, u8 **data)
@@ -428,6 +410,7 @@ void tlsnic_ktls_stats_strings(const struct tlsnic_priv *priv, u8 **data)
 	for (i = 0; i < ARRAY_SIZE(tlsnic_ktls_desc); i++)
 		ethtool_sprintf(data, "%s", tlsnic_ktls_desc[i].name);
 	ethtool_sprintf(data, "tx_tls_ctx_active");
+	ethtool_sprintf(data, "tx_tls_del_pending");
 }
 
 static u64 tlsnic_ktls_sq_read(const struct tlsnic_ktls_sq_stats *s,
@@ -465,5 +448,7 @@ u64 *tlsnic_ktls_stats_fill(const struct tlsnic_priv *priv, u64 *data)
 					((const u8 *)ktls +
 					 tlsnic_ktls_desc[i].offset));
 	*data++ = atomic_read(&ktls->active);
+	/* CTX_DESTROYs waiting for room on the command ring. */
+	*data++ = tlsnic_cmd_destroy_pending(priv);
 	return data;
 }

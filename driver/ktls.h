@@ -17,18 +17,15 @@
 #define _TLSNIC_KTLS_H
 
 #include <linux/atomic.h>
-#include <linux/list.h>
 #include <linux/refcount.h>
 #include <linux/skbuff.h>
-#include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
-#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/tls.h>
 
 #include "tlsnic_drv.h"
 
-/* How long a context command may take before kTLS falls back to software. */
+/* How long CTX_CREATE may take before kTLS falls back to software. */
 #define TLSNIC_KTLS_CMD_TIMEOUT_MS	2000
 
 struct tlsnic_ktls;
@@ -51,7 +48,6 @@ struct tlsnic_ktls_tx {
 	u32 drop_gen;
 	u32 drop_gen_done;
 	refcount_t refs;		/* kernel context + queued skbs */
-	struct list_head destroy_node;	/* on ktls->destroy_list when unused */
 	struct rcu_head rcu;		/* events may still look at it */
 };
 
@@ -86,18 +82,17 @@ struct tlsnic_ktls {
 	atomic64_t ctx_timeout;		/* device did not answer */
 	atomic64_t ctx_no_dev;		/* command channel gone */
 	atomic64_t del_deferred;	/* tls_dev_del with frames queued */
-	atomic64_t del_err;		/* CTX_DESTROY refused or unanswered */
-	atomic_t active;		/* contexts on the device now */
+	atomic64_t del_err;		/* CTX_DESTROY could not be queued */
+	atomic_t active;		/* contexts the driver holds now */
 	atomic64_t drop_event;		/* TX_DROP events for a live context */
 	atomic64_t drop_event_stale;	/* ... for none (closed since) */
 
-	/* Handle index -> live TX context, for device events. */
+	/*
+	 * Handle index -> live TX context, for device events. Entries go in
+	 * process context and out from any context (the last reference may
+	 * drop in NAPI or netpoll): the xarray's lock is IRQ-safe.
+	 */
 	struct xarray tx_handles;
-
-	/* Contexts whose last reference went in atomic context. */
-	spinlock_t destroy_lock;	/* protects destroy_list */
-	struct list_head destroy_list;
-	struct work_struct destroy_work;
 };
 
 /* Resync dump: the record pages referenced by a queued frame. */

@@ -60,6 +60,13 @@ static const struct tlsnic_stat_desc tlsnic_cmd_desc[] = {
 	TLSNIC_CMD_STAT("cmd_timeouts", timeouts),
 	TLSNIC_CMD_STAT("cmd_bad_msgs", bad_msgs),
 	TLSNIC_CMD_STAT("cmd_late_replies", late_replies),
+	TLSNIC_CMD_STAT("cmd_posted", posted),
+	TLSNIC_CMD_STAT("cmd_posted_done", posted_done),
+	TLSNIC_CMD_STAT("cmd_posted_errors", posted_errors),
+	TLSNIC_CMD_STAT("cmd_dev_unresponsive", dev_unresponsive),
+	TLSNIC_CMD_STAT("cmd_fail_fast", fail_fast),
+	TLSNIC_CMD_STAT("cmd_late_ctx_destroyed", late_ctx_destroyed),
+	TLSNIC_CMD_STAT("cmd_destroy_dropped", destroy_dropped),
 	TLSNIC_CMD_STAT("cmd_events", events),
 };
 

@@ -46,6 +46,12 @@
 				 sizeof(struct tlsnic_msg_hdr))
 #define TLSNIC_CMD_RX_BUFS	32
 #define TLSNIC_IDENTIFY_TIMEOUT_MS	1000
+/* Tags with this bit name posted commands: nobody waits for their reply. */
+#define TLSNIC_CMD_TAG_POSTED	BIT(31)
+/* While the device is not answering, an IDENTIFY probe at most this often. */
+#define TLSNIC_CMD_PROBE_MS	5000
+/* Pending CTX_DESTROY handles the driver keeps at most. */
+#define TLSNIC_CMD_MAX_PENDING_DESTROY	65536
 
 enum tlsnic_mode {
 	TLSNIC_MODE_PLAIN,	/* backend is not a tlsnic device */
@@ -115,6 +121,13 @@ struct tlsnic_cmd_stats {
 	atomic64_t timeouts;
 	atomic64_t bad_msgs;		/* invalid messages from the device */
 	atomic64_t late_replies;	/* replies to no command in flight */
+	atomic64_t posted;		/* commands sent without a waiter */
+	atomic64_t posted_done;		/* replies to them */
+	atomic64_t posted_errors;	/* ... with a status other than OK */
+	atomic64_t dev_unresponsive;	/* times a timeout latched "not answering" */
+	atomic64_t fail_fast;		/* commands refused while latched */
+	atomic64_t late_ctx_destroyed;	/* late CTX_CREATE: handle destroyed */
+	atomic64_t destroy_dropped;	/* CTX_DESTROY never sent (reset, full) */
 	atomic64_t events;
 };
 
@@ -128,11 +141,31 @@ struct tlsnic_cmd_chan {
 	struct napi_struct napi;
 	bool napi_enabled;		/* under @lock; false: exec gets -ENODEV */
 
-	struct mutex lock;		/* serialises commands, owns svq */
-	u32 last_tag;
+	struct mutex lock;		/* serialises waited commands */
+	u32 last_tag;			/* of waited commands, under @lock */
 
 	spinlock_t wait_lock;		/* protects @wait */
 	struct tlsnic_cmd_wait *wait;	/* the command in flight, if any */
+
+	/*
+	 * Adding to and reclaiming from svq, posted commands and the queue of
+	 * CTX_DESTROYs waiting for ring space. Taken with irqsave: contexts
+	 * are released from TX completion, which netpoll runs with IRQs off.
+	 */
+	spinlock_t svq_lock;
+	bool posting;			/* channel up: posts may go to svq */
+	u32 last_posted_tag;
+	u32 *destroy_handles;		/* ring of handles to destroy */
+	unsigned int destroy_size;	/* power of two, 0: no ring */
+	unsigned int destroy_head, destroy_tail;
+
+	/*
+	 * A waited command timed out: the device is taken as not answering
+	 * until any message arrives from it. Meanwhile waited commands fail
+	 * at once and a posted IDENTIFY probes it now and then.
+	 */
+	bool unresponsive;
+	struct delayed_work probe_work;
 
 	struct tlsnic_cmd_stats stats;
 };
@@ -206,6 +239,10 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		    const void *body, size_t len,
 		    void *reply, size_t reply_len, unsigned int timeout_ms);
 int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info);
+int tlsnic_cmd_destroy_init(struct tlsnic_priv *priv, u32 max_contexts);
+void tlsnic_cmd_destroy_fini(struct tlsnic_priv *priv);
+int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle);
+unsigned int tlsnic_cmd_destroy_pending(const struct tlsnic_priv *priv);
 
 /* ethtool.c */
 extern const struct ethtool_ops tlsnic_ethtool_ops;

@@ -241,3 +241,35 @@ ktx_dmesg_clean() {
 	fi
 	return 0
 }
+
+# ktx_wait_cmd_settled SECS: until eth0's driver has the reply to every
+# command it posted without waiting (CTX_DESTROY, probes) and has nothing
+# left to post: the device answered everything it was sent.
+ktx_wait_cmd_settled() {
+	i=0
+	while [ "$(counter eth0 cmd_posted_done)" != "$(counter eth0 cmd_posted)" ] ||
+	      [ "$(counter eth0 tx_tls_del_pending)" != 0 ]; do
+		i=$((i + 1))
+		if [ $i -gt $(($1 * 5)) ]; then
+			fail_msg "eth0: cmd_posted $(counter eth0 cmd_posted), cmd_posted_done $(counter eth0 cmd_posted_done), tx_tls_del_pending $(counter eth0 tx_tls_del_pending) after $1 s"
+			return 1
+		fi
+		sleep 0.2
+	done
+	return 0
+}
+
+# ktx_rmmod_clean: the driver unloads, both NICs go, and the kernel log
+# has no context left behind ("still referenced") and no warning.
+ktx_rmmod_clean() {
+	rmmod tlsnic || { fail_msg "rmmod tlsnic failed"; return 1; }
+	if [ -e /sys/module/tlsnic ]; then
+		fail_msg "/sys/module/tlsnic still there"
+		return 1
+	fi
+	if dmesg | grep -i 'still referenced' > /tmp/ktls_tx.dmesg; then
+		sed 's/^/# dmesg: /' /tmp/ktls_tx.dmesg
+		return 1
+	fi
+	ktx_dmesg_clean
+}

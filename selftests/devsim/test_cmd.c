@@ -596,6 +596,65 @@ static bool overlong_message(void)
 	return true;
 }
 
+/*
+ * --cmd-delay-ms: replies to context commands wait, in order, until due;
+ * IDENTIFY is not held back, and an event queued behind a held reply waits.
+ */
+static bool delayed_replies(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	struct tlsnic_identify_cmd id = { .abi_version = htole32(1) };
+	struct reply r;
+	uint8_t buf[256];
+	size_t n;
+
+	CHECK(reset_port(4), "init");
+	port.cmd_delay_ns = 3000;
+	n = make_msg(buf, TLSNIC_OP_IDENTIFY, 1, &id, sizeof(id));
+	CHECK(dsim_cmd_process_at(&port, buf, n, 1000) == 0, "identify");
+	CHECK(dsim_cmd_msgs_ready(&port, 1000, 32) == 1, "identify held back");
+	CHECK(pop_reply(&r) && le32toh(r.hdr.tag) == 1, "identify reply");
+
+	n = make_msg(buf, TLSNIC_OP_CTX_CREATE, 2, &c, sizeof(c));
+	CHECK(dsim_cmd_process_at(&port, buf, n, 1000) == 0, "create");
+	/* The context exists now; only its reply waits. */
+	CHECK(port.cnt.ctx_created == 1 && port.cnt.ctx_active == 1, "created");
+	CHECK(dsim_port_post_event(&port, TLSNIC_EV_RX_RESYNC_REQ, NULL, 0) == 0, "event");
+	CHECK(dsim_cmd_msgs_ready(&port, 1000, 32) == 0, "sent at once");
+	CHECK(dsim_cmd_msgs_ready(&port, 3999, 32) == 0, "sent early");
+	CHECK(dsim_cmd_msgs_ready(&port, 4000, 32) == 2, "reply and event not due");
+	CHECK(dsim_cmd_msgs_ready(&port, 4000, 1) == 1, "max ignored");
+	CHECK(pop_reply(&r) && le32toh(r.hdr.tag) == 2 &&
+	      le16toh(r.hdr.status) == TLSNIC_ST_OK, "create reply");
+	CHECK(port.cnt.cmd_delayed == 1, "cmd_delayed %llu",
+	      (unsigned long long)port.cnt.cmd_delayed);
+	port.cmd_delay_ns = 0;
+	return true;
+}
+
+/* --cmd-stall-file: nothing taken, nothing sent, until unstalled. */
+static bool stalled(void)
+{
+	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	struct reply r;
+	uint8_t buf[256];
+	size_t n;
+
+	CHECK(reset_port(4), "init");
+	n = make_msg(buf, TLSNIC_OP_CTX_CREATE, 5, &c, sizeof(c));
+	CHECK(dsim_cmd_process(&port, buf, n) == 0, "create");
+	dsim_cmd_set_stalled(&port, true);
+	dsim_cmd_set_stalled(&port, true);
+	CHECK(port.cnt.cmd_stalls == 1, "cmd_stalls %llu", (unsigned long long)port.cnt.cmd_stalls);
+	CHECK(dsim_cmd_budget(&port) == 0, "takes commands while stalled");
+	CHECK(dsim_cmd_msgs_ready(&port, 0, 32) == 0, "answers while stalled");
+	dsim_cmd_set_stalled(&port, false);
+	CHECK(dsim_cmd_budget(&port) == DSIM_MSGQ_LEN - 1, "budget");
+	CHECK(dsim_cmd_msgs_ready(&port, 0, 32) == 1, "reply withheld after the stall");
+	CHECK(pop_reply(&r) && le32toh(r.hdr.tag) == 5, "reply");
+	return true;
+}
+
 /* Random messages: never a crash, never more than one reply each. */
 static bool fuzz(void)
 {
@@ -652,6 +711,8 @@ int main(void)
 		{ "reply_queue_full", reply_queue_full },
 		{ "events", events },
 		{ "overlong_message", overlong_message },
+		{ "delayed_replies", delayed_replies },
+		{ "stalled", stalled },
 		{ "fuzz", fuzz },
 	};
 	int ret;

@@ -16,8 +16,8 @@
 #    (TlsTxDevice) and the device encrypting (tx_tls_encrypted_packets and
 #    bytes), nothing dropped, contexts released, no kernel warning.
 #
-# tools/tlsnic-vm --devsim-args=--tls-tx -- selftests/vm/ipv6_offload.sh
-# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 1200
+# tools/tlsnic-vm -- selftests/vm/ipv6_offload.sh
+# tlsnic-vm-args: --timeout 1200
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

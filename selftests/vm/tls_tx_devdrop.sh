@@ -20,8 +20,8 @@
 #  - the sender's TCPTimeouts stay below a quarter of the device's drops
 #    (the old behaviour is about one per drop).
 #
-# tools/tlsnic-vm --devsim-args '--tls-tx --tls-tx-fail 1 --seed 11 --stats-file @RUN@/devsim.stats' -- selftests/vm/tls_tx_devdrop.sh
-# tlsnic-vm-args: --devsim-args '--tls-tx --tls-tx-fail 1 --seed 11 --stats-file @RUN@/devsim.stats' --timeout 1800
+# tools/tlsnic-vm --devsim-args '--tls-tx-fail 1 --seed 11 --stats-file @RUN@/devsim.stats' -- selftests/vm/tls_tx_devdrop.sh
+# tlsnic-vm-args: --devsim-args '--tls-tx-fail 1 --seed 11 --stats-file @RUN@/devsim.stats' --timeout 1800
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

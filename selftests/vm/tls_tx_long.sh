@@ -18,8 +18,8 @@
 # diagnostics. TLSNIC_TLS_LONG_BYTES overrides the size (K/M/G suffixes);
 # below 2^32 the test proves less.
 #
-# tools/tlsnic-vm --devsim-args=--tls-tx --timeout 3600 -- selftests/vm/tls_tx_long.sh
-# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 3600
+# tools/tlsnic-vm --timeout 3600 -- selftests/vm/tls_tx_long.sh
+# tlsnic-vm-args: --timeout 3600
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"

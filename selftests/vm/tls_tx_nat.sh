@@ -17,8 +17,8 @@
 #  - no tx_tls_drop_* counter or tx0_drops moved, the device context was
 #    released after close, no kernel warning.
 #
-# tools/tlsnic-vm --devsim-args=--tls-tx -- selftests/vm/tls_tx_nat.sh
-# tlsnic-vm-args: --devsim-args=--tls-tx --timeout 900
+# tools/tlsnic-vm -- selftests/vm/tls_tx_nat.sh
+# tlsnic-vm-args: --timeout 900
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"
