@@ -44,20 +44,6 @@ else
 	ktap_fail "setup: eth0 offloads TLS TX, eth1 does not, 64 and 16 MiB files"
 fi
 
-# offloaded WHAT BEFORE AFTER MIN_BYTES: one offloaded socket, the device
-# encrypted at least MIN_BYTES of TCP payload and dropped nothing.
-offloaded() {
-	dev=$(delta TlsTxDevice "$2" "$3")
-	sw=$(delta TlsTxSw "$2" "$3")
-	pk=$(delta tx_tls_encrypted_packets "$2" "$3")
-	by=$(delta tx_tls_encrypted_bytes "$2" "$3")
-	ktap_diag "$1: TlsTxDevice +$dev TlsTxSw +$sw tx_tls_encrypted_packets +$pk bytes +$by"
-	[ "$dev" -eq 1 ] && [ "$sw" -eq 0 ] ||
-		{ fail_msg "expected one offloaded socket, no software one"; return 1; }
-	[ "$pk" -gt 0 ] && [ "$by" -ge "$4" ] ||
-		{ fail_msg "device encrypted $by bytes, expected >= $4"; return 1; }
-}
-
 for cipher in aes128gcm aes256gcm; do
 	what="$cipher sizes $SIZES"
 	before=$(ktx_snap)
@@ -69,7 +55,7 @@ for cipher in aes128gcm aes256gcm; do
 	fi
 	after=$(ktx_snap)
 	ktap_check "$what: offloaded, device encrypted every byte" \
-		offloaded "$what" "$before" "$after" "$SIZES_BYTES"
+		ktx_offloaded "$what" "$before" "$after" "$SIZES_BYTES"
 
 	what="$cipher sendfile 64 MiB"
 	before=$(ktx_snap)
@@ -82,7 +68,7 @@ for cipher in aes128gcm aes256gcm; do
 	fi
 	after=$(ktx_snap)
 	ktap_check "$what: offloaded, device encrypted every byte" \
-		offloaded "$what" "$before" "$after" $((64 * 1024 * 1024))
+		ktx_offloaded "$what" "$before" "$after" $((64 * 1024 * 1024))
 
 	what="$cipher to userspace OpenSSL (SSL_read)"
 	before=$(ktx_snap)
@@ -95,7 +81,7 @@ for cipher in aes128gcm aes256gcm; do
 	fi
 	after=$(ktx_snap)
 	ktap_check "$what: offloaded" \
-		offloaded "$what" "$before" "$after" $((4 * 1024 * 1024 + 16386))
+		ktx_offloaded "$what" "$before" "$after" $((4 * 1024 * 1024 + 16386))
 done
 
 # cpu_ticks: busy time of the whole guest so far (user..softirq, in ticks).
@@ -116,7 +102,7 @@ else
 fi
 after=$(ktx_snap)
 ktap_check "A/B offloaded 64 MiB: offloaded" \
-	offloaded "A/B offloaded" "$before" "$after" $((64 * 1024 * 1024))
+	ktx_offloaded "A/B offloaded" "$before" "$after" $((64 * 1024 * 1024))
 
 ktap_check "ethtool -K eth0 tls-hw-tx-offload off" \
 	feature eth0 tls-hw-tx-offload off
