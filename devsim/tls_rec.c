@@ -224,10 +224,14 @@ static void tls_rec_gcm_verify(struct tls_rec_stream *s,
 
 	if (EVP_CIPHER_CTX_ctrl(evp(cur->gcm), EVP_CTRL_GCM_SET_TAG,
 				TLS_REC_TAG_LEN, cur->tag) == 1 &&
-	    EVP_DecryptFinal_ex(evp(cur->gcm), dummy, &outl) == 1)
+	    EVP_DecryptFinal_ex(evp(cur->gcm), dummy, &outl) == 1) {
 		s->tags_ok++;
-	else
+		tls_rec_hist_note(s, cur->rec_num,
+				  tls_rec_stream_off(s, cur->rec_start),
+				  cur->rec_len);
+	} else {
 		s->tags_bad++;
+	}
 }
 
 /* Header and nonce are complete: start GCM for this record. */
@@ -320,7 +324,10 @@ static int tls_rec_header(struct tls_rec_stream *s, struct tls_rec_cursor *cur,
 		if (!tls_rec_hist_agrees(s, cur->rec_num, rec_off,
 					 cur->rec_len))
 			return -EILSEQ;
-		tls_rec_hist_note(s, cur->rec_num, rec_off, cur->rec_len);
+		/* RX headers come off the network: remembered once verified. */
+		if (s->dir == TLS_REC_ENCRYPT)
+			tls_rec_hist_note(s, cur->rec_num, rec_off,
+					  cur->rec_len);
 	}
 	return cur->full ? tls_rec_gcm_start(s, cur) : 0;
 }
