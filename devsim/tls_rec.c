@@ -367,11 +367,15 @@ static int tls_rec_payload(struct tls_rec_stream *s, struct tls_rec_cursor *cur,
 	int outl;
 
 	if (cur->full && !undo) {
-		if (EVP_CipherUpdate(evp(cur->gcm), out, &outl, in,
-				     (int)n) != 1 || (size_t)outl != n)
+		if (s->dir == TLS_REC_ENCRYPT) {
+			if (EVP_EncryptUpdate(evp(cur->gcm), out, &outl, in,
+					      (int)n) != 1 || (size_t)outl != n)
+				return -EIO;
+			return off + n == pay_end ? tls_rec_gcm_tag(cur) : 0;
+		}
+		if (EVP_DecryptUpdate(evp(cur->gcm), out, &outl, in,
+				      (int)n) != 1 || (size_t)outl != n)
 			return -EIO;
-		if (off + n == pay_end && s->dir == TLS_REC_ENCRYPT)
-			return tls_rec_gcm_tag(cur);
 		return 0;
 	}
 	/* TX sparse resync, or RX giving back what it decrypted. */
