@@ -93,6 +93,8 @@ static bool evp_record(const struct stream *s, uint64_t num, uint8_t type,
 }
 
 /* Records of the given plaintext sizes, random content and nonces. */
+static uint8_t type_override[MAX_RECS];	/* 0: the usual mix */
+
 static bool stream_build(struct stream *s, const size_t *sizes, size_t n,
 			 uint64_t rec0)
 {
@@ -113,7 +115,8 @@ static bool stream_build(struct stream *s, const size_t *sizes, size_t n,
 	for (i = 0; i < n; i++) {
 		static const uint8_t types[] = { 23, 23, 23, 22, 23, 21, 23 };
 		uint8_t *w = s->wire + s->len, nonce[8];
-		uint8_t type = types[i % sizeof(types)];
+		uint8_t type = type_override[i] ? type_override[i] :
+			       types[i % sizeof(types)];
 
 		s->off[i] = s->len;
 		test_fill_random(nonce, 8);
@@ -684,6 +687,95 @@ static bool test_undetectable_wrong_confirm(void)
 	return ok;
 }
 
+/*
+ * The search takes only types 20..24 and lengths up to 16384 + 256 (valid
+ * records otherwise, decrypted in sequence): after a loss the candidate
+ * is the first record after them.
+ */
+static bool test_search_plausible_only(void)
+{
+	static const size_t sizes[] = { 3000, 3000, 3000, 400, 16700, 500,
+					2000, 2000, 3000, 1000 };
+	struct tls_rx_result res;
+	struct tls_rx_ctx ctx;
+	struct stream s;
+	size_t a;
+	long first = -1;
+	bool ok;
+
+	type_override[3] = 99;
+	ok = stream_build(&s, sizes, ARRAY_SIZE(sizes), 9);
+	type_override[3] = 0;
+	CHECK(ok, "build");
+	CHECK(rx_new(&ctx, &s, 0), "init");
+	ok = feed(&ctx, &s, 0, s.len, &res) && res.decrypted &&
+	     ctx.stats.records_ok == s.nrec;
+	tls_rx_destroy(&ctx);
+	CHECK(ok, "in sequence");
+
+	/* Lose the bytes just before record 3. */
+	CHECK(rx_new(&ctx, &s, 0), "init");
+	ok = feed(&ctx, &s, 0, s.off[3] - 10, &res);
+	for (a = s.off[3] - 2; ok && a < s.len && first < 0; a += 64) {
+		size_t b = a + 64 < s.len ? a + 64 : s.len;
+
+		ok = feed(&ctx, &s, a, b, &res);
+		if (res.resync_req)
+			first = rec_at(&s, res.resync_seq - ISN);
+	}
+	tls_rx_destroy(&ctx);
+	stream_free(&s);
+	CHECK(ok && first == 5, "first candidate: record %ld", first);
+	return true;
+}
+
+/*
+ * A candidate the kernel never confirms (its request lost) is asked for
+ * again, at a header TLS_RX_RETRY_RECORDS records later; confirming that
+ * one resumes offload, the old one is stale.
+ */
+static bool test_request_again(void)
+{
+	size_t sizes[80];
+	struct tls_rx_result res;
+	struct tls_rx_ctx ctx;
+	struct stream s;
+	uint32_t first_seq = 0;
+	size_t a, reqs = 0, marked = 0;
+	long k2 = -1;
+	bool ok = true;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		sizes[i] = 100 + test_rand() % 400;
+	CHECK(stream_build(&s, sizes, ARRAY_SIZE(sizes), 1), "build");
+	CHECK(rx_new(&ctx, &s, 0), "init");
+	for (a = 0; ok && a < s.len; a += 1000) {
+		size_t b = a + 1000 < s.len ? a + 1000 : s.len;
+
+		if (a == 2000)
+			continue;
+		ok = feed(&ctx, &s, a, b, &res);
+		marked += res.decrypted && k2 >= 0;
+		if (!res.resync_req)
+			continue;
+		if (++reqs == 1) {
+			first_seq = res.resync_seq;
+			continue;
+		}
+		k2 = rec_at(&s, res.resync_seq - ISN);
+		ok = k2 > 0 &&
+		     tls_rx_confirm(&ctx, first_seq, 1 + (uint64_t)k2) ==
+		     -ESTALE &&
+		     !tls_rx_confirm(&ctx, res.resync_seq, 1 + (uint64_t)k2);
+	}
+	tls_rx_destroy(&ctx);
+	stream_free(&s);
+	CHECK(ok && reqs == 2 && marked > 0 && k2 >= TLS_RX_RETRY_RECORDS,
+	      "requests %zu, second at record %ld, marked %zu", reqs, k2,
+	      marked);
+	return true;
+}
+
 /* ---- context start -------------------------------------------------------- */
 
 /*
@@ -907,6 +999,8 @@ BOTH(test_reorder_dup)
 BOTH(test_forged)
 BOTH(test_wrong_confirm_refused)
 BOTH(test_undetectable_wrong_confirm)
+BOTH(test_search_plausible_only)
+BOTH(test_request_again)
 BOTH(test_context_start)
 BOTH(test_stream_past_4g)
 BOTH(test_init_from_create)
@@ -926,6 +1020,8 @@ int main(void)
 		CASES(test_forged),
 		CASES(test_wrong_confirm_refused),
 		CASES(test_undetectable_wrong_confirm),
+		CASES(test_search_plausible_only),
+		CASES(test_request_again),
 		CASES(test_context_start),
 		CASES(test_stream_past_4g),
 		CASES(test_init_from_create),
