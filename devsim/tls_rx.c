@@ -153,21 +153,23 @@ static int tls_rx_in_seq(struct tls_rx_ctx *ctx, uint32_t seq, uint8_t *buf,
 
 	if (ret) {
 		size_t done = ctx->cur.seq - snap.seq;
-		int uret = 0;
+		bool any = snap.full || ctx->cur.full;	/* GCM ran on bytes */
+		int uret = any && done ? tls_rx_undo(ctx, &snap, p, done) : 0;
 
-		if (snap.num_known && done)
-			uret = tls_rx_undo(ctx, &snap, p, done);
-		if (snap.num_known)
+		if (any) {
 			res->flags |= TLS_RX_R_RESTORED;
-		ctx->stats.restored += snap.num_known;
+			ctx->stats.restored++;
+		}
 		res->flags |= TLS_RX_R_BAD_RECORD;
 		ctx->stats.bad_record++;
 		if (ctx->state == TLS_RX_TRACK)
 			ctx->stats.track_lost++;
+		ctx->state = TLS_RX_SEARCH;
+		ctx->cur.valid = false;
 		if (ret == -EIO || uret)
 			return -EIO;
 		/* The header that failed may be garbage: search past it. */
-		tls_rx_search(ctx, ctx->cur.seq + 1, p + done + 1,
+		tls_rx_search(ctx, snap.seq + (uint32_t)done + 1, p + done + 1,
 			      n - done - 1, 0, res);
 		return 0;
 	}
