@@ -490,6 +490,99 @@ static bool test_reorder_dup(void)
 	return true;
 }
 
+/*
+ * A random network: segments of random size, lost, duplicated, swapped
+ * and retransmitted with overlap; every candidate confirmed with the
+ * oracle's number 0 to 2 segments later. Every segment must come out as
+ * OpenSSL's plaintext (marked) or as sent, no confirmation may be refused
+ * as contradicting, and offload must keep coming back.
+ */
+#define NET_SEGS	4096
+
+static bool test_random_network(void)
+{
+	static size_t seg_a[NET_SEGS], seg_b[NET_SEGS];
+	size_t sizes[200];
+	struct stream s;
+	bool ok = true;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		sizes[i] = test_rand() % 6000;
+	CHECK(stream_build(&s, sizes, ARRAY_SIZE(sizes), 3), "build");
+	for (int iter = 0; ok && iter < 20; iter++) {
+		size_t nseg = 0, a = 0, marked = 0, confirms = 0;
+		struct tls_rx_result res;
+		struct tls_rx_ctx ctx;
+		bool pending = false;
+		uint32_t pseq = 0;
+		uint64_t pnum = 0;
+		int wait = 0, ret;
+
+		while (a < s.len && nseg + 3 < NET_SEGS) {
+			size_t b = a + 1 + test_rand() % 2000;
+			unsigned int r = test_rand() % 100;
+
+			b = b < s.len ? b : s.len;
+			if (r < 3) {
+				/* lost */
+			} else if (r < 6) {
+				seg_a[nseg] = a;
+				seg_b[nseg++] = b;
+				seg_a[nseg] = a;
+				seg_b[nseg++] = b;
+			} else if (r < 9 && b < s.len) {
+				size_t c = b + 1 + test_rand() % 2000;
+
+				c = c < s.len ? c : s.len;
+				seg_a[nseg] = b;
+				seg_b[nseg++] = c;
+				seg_a[nseg] = a;
+				seg_b[nseg++] = b;
+				b = c;
+			} else if (r < 12) {
+				size_t back = test_rand() % 700;
+
+				seg_a[nseg] = a > back ? a - back : 0;
+				seg_b[nseg++] = b;
+			} else {
+				seg_a[nseg] = a;
+				seg_b[nseg++] = b;
+			}
+			a = b;
+		}
+		CHECK(rx_new(&ctx, &s, 0), "init");
+		for (size_t i = 0; ok && i < nseg; i++) {
+			ok = feed(&ctx, &s, seg_a[i], seg_b[i], &res);
+			marked += res.decrypted;
+			if (ok && res.resync_req) {
+				long k = rec_at(&s, res.resync_seq - ISN);
+
+				ok = k >= 0;
+				pending = true;
+				pseq = res.resync_seq;
+				pnum = s.rec0 + (uint64_t)k;
+				wait = (int)(test_rand() % 3);
+			}
+			if (ok && pending && wait-- <= 0) {
+				ret = tls_rx_confirm(&ctx, pseq, pnum);
+				ok = ret == 0 || ret == -ESTALE;
+				confirms += !ret;
+				pending = false;
+			}
+		}
+		ok = ok && !ctx.stats.auth_fail && !ctx.stats.bad_record &&
+		     confirms > 0 && marked > nseg / 3;
+		if (!ok)
+			printf("# iter %d: %zu segments, %zu marked, %zu confirms, auth_fail %llu bad %llu\n",
+			       iter, nseg, marked, confirms,
+			       (unsigned long long)ctx.stats.auth_fail,
+			       (unsigned long long)ctx.stats.bad_record);
+		tls_rx_destroy(&ctx);
+	}
+	stream_free(&s);
+	return ok;
+}
+
 /* ---- forgeries ----------------------------------------------------------- */
 
 enum forge { FORGE_CIPHERTEXT, FORGE_TAG, FORGE_LEN_SHORT, FORGE_LEN_BAD };
@@ -996,6 +1089,7 @@ BOTH(test_header_and_tag_cuts)
 BOTH(test_random_segments)
 BOTH(test_lost_segment_resync)
 BOTH(test_reorder_dup)
+BOTH(test_random_network)
 BOTH(test_forged)
 BOTH(test_wrong_confirm_refused)
 BOTH(test_undetectable_wrong_confirm)
@@ -1017,6 +1111,7 @@ int main(void)
 		CASES(test_random_segments),
 		CASES(test_lost_segment_resync),
 		CASES(test_reorder_dup),
+		CASES(test_random_network),
 		CASES(test_forged),
 		CASES(test_wrong_confirm_refused),
 		CASES(test_undetectable_wrong_confirm),
