@@ -55,9 +55,46 @@ static void tls_rx_report(struct tls_rx_ctx *ctx, struct tls_rx_result *res)
 }
 
 /*
+ * Follow records from a header at @hdr_seq: @npre of its bytes in @pre
+ * (the end of the previous segment), then all of @buf. Bytes are only
+ * read (a cursor of unknown record number writes nothing).
+ */
+static bool tls_rx_try(struct tls_rx_ctx *ctx, struct tls_rec_cursor *t,
+		       uint32_t hdr_seq, const uint8_t *pre, size_t npre,
+		       uint8_t *buf, size_t len)
+{
+	uint8_t tmp[TLS_REC_HDR_LEN];
+
+	*t = ctx->cur;
+	tls_rec_cursor_place(&ctx->st, t, hdr_seq, 0, 0, false);
+	t->num_known = false;
+	t->rec_len = 0;
+	if (npre) {
+		memcpy(tmp, pre, npre);
+		if (tls_rec_feed(&ctx->st, t, tmp, tmp, npre, false))
+			return false;
+	}
+	return !tls_rec_feed(&ctx->st, t, buf, buf, len, false);
+}
+
+static void tls_rx_found(struct tls_rx_ctx *ctx, const struct tls_rec_cursor *t,
+			 uint32_t hdr_seq, const uint8_t *hdr,
+			 struct tls_rx_result *res)
+{
+	ctx->cur = *t;
+	ctx->state = TLS_RX_TRACK;
+	ctx->carry_len = 0;
+	ctx->cand_seq = hdr_seq;
+	ctx->cand_len = TLS_REC_HDR_LEN + ((uint32_t)hdr[3] << 8 | hdr[4]);
+	tls_rx_report(ctx, res);
+}
+
+/*
  * Look for a resync candidate in @buf (TCP seq @seq), only at stream
  * positions at or after @from_off: a header there whose record, and every
- * record after it in the segment, look valid. Found: follow it (TRACK).
+ * record after it in the segment, look valid. A header may begin in the
+ * last bytes searched before, if they end where @buf begins. Found:
+ * follow it (TRACK).
  */
 static void tls_rx_search(struct tls_rx_ctx *ctx, uint32_t seq,
 			  uint8_t *buf, size_t len, int64_t from_off,
@@ -65,7 +102,7 @@ static void tls_rx_search(struct tls_rx_ctx *ctx, uint32_t seq,
 {
 	int64_t pos = tls_rec_stream_off(&ctx->st, seq);
 	struct tls_rec_cursor t;
-	size_t p = 0;
+	size_t p = 0, k, j;
 
 	ctx->state = TLS_RX_SEARCH;
 	ctx->cur.valid = false;
@@ -77,26 +114,43 @@ static void tls_rx_search(struct tls_rx_ctx *ctx, uint32_t seq,
 			return;
 		p = (size_t)(from_off - pos);
 	}
-	for (; p + TLS_REC_HDR_LEN <= len; p++) {
-		if (!tls_rx_plausible(buf + p))
+
+	/* A header split between the previous segment and this one. */
+	k = ctx->carry_len;
+	if (k && ctx->carry_end == seq + (uint32_t)p) {
+		uint8_t w[2 * TLS_REC_HDR_LEN];
+
+		memcpy(w, ctx->carry, k);
+		memcpy(w + k, buf + p, len - p < TLS_REC_HDR_LEN ?
+					len - p : TLS_REC_HDR_LEN);
+		for (j = k; j >= 1; j--) {
+			const uint8_t *h = w + (k - j);
+
+			if (len - p < TLS_REC_HDR_LEN - j ||
+			    !tls_rx_plausible(h) ||
+			    !tls_rx_try(ctx, &t, seq + (uint32_t)p - (uint32_t)j,
+					h, j, buf + p, len - p))
+				continue;
+			tls_rx_found(ctx, &t, seq + (uint32_t)p - (uint32_t)j,
+				     h, res);
+			return;
+		}
+	}
+
+	for (j = p; j + TLS_REC_HDR_LEN <= len; j++) {
+		if (!tls_rx_plausible(buf + j) ||
+		    !tls_rx_try(ctx, &t, seq + (uint32_t)j, NULL, 0, buf + j,
+				len - j))
 			continue;
-		t = ctx->cur;
-		tls_rec_cursor_place(&ctx->st, &t, seq + (uint32_t)p, 0, 0,
-				     false);
-		t.num_known = false;
-		t.rec_len = 0;
-		/* Not full, number unknown: follows records, writes nothing. */
-		if (tls_rec_feed(&ctx->st, &t, buf + p, buf + p, len - p,
-				 false))
-			continue;
-		ctx->cur = t;
-		ctx->state = TLS_RX_TRACK;
-		ctx->cand_seq = seq + (uint32_t)p;
-		ctx->cand_len = TLS_REC_HDR_LEN +
-				((uint32_t)buf[p + 3] << 8 | buf[p + 4]);
-		tls_rx_report(ctx, res);
+		tls_rx_found(ctx, &t, seq + (uint32_t)j, buf + j, res);
 		return;
 	}
+
+	/* Keep the tail: the next segment may complete a header. */
+	k = len - p < sizeof(ctx->carry) ? len - p : sizeof(ctx->carry);
+	memcpy(ctx->carry, buf + len - k, k);
+	ctx->carry_len = (uint8_t)k;
+	ctx->carry_end = seq + (uint32_t)len;
 }
 
 /* Give back what tls_rec_feed() from @snap decrypted in @buf[0, @n). */

@@ -113,6 +113,10 @@ struct tls_rx_ctx {
 	struct tls_rec_cursor cur;
 	uint32_t cand_seq;	/* TRACK: the candidate header */
 	uint32_t cand_len;	/* its record length */
+	/* SEARCH: last bytes searched, for a header split across segments */
+	uint8_t carry[TLS_REC_HDR_LEN - 1];
+	uint8_t carry_len;
+	uint32_t carry_end;	/* TCP seq just after them */
 	struct tls_rx_stats stats;
 };
 

@@ -823,6 +823,49 @@ static bool test_search_plausible_only(void)
 }
 
 /*
+ * After a loss, the next header split across two segments after each of
+ * its first 4 bytes is found (not the one after it), reported with the
+ * segment completing it, and offload resumes.
+ */
+static bool test_search_split_header(void)
+{
+	struct tls_rx_result res;
+	struct tls_rx_ctx ctx;
+	struct run r = { .drop = SIZE_MAX };
+	struct stream s;
+	bool ok = true;
+	size_t h, j;
+
+	CHECK(stream_build(&s, loss_sizes, ARRAY_SIZE(loss_sizes), 21),
+	      "build");
+	h = s.off[5];
+	for (j = 1; ok && j < HDR; j++) {
+		CHECK(rx_new(&ctx, &s, 0), "init");
+		ok = feed(&ctx, &s, 0, s.off[4] + 100, &res) && res.decrypted;
+		ok = ok && feed(&ctx, &s, s.off[4] + 200, h + j, &res) &&
+		     !res.resync_req && !res.decrypted;
+		ok = ok && feed(&ctx, &s, h + j, h + j + 1000, &res) &&
+		     res.resync_req && res.resync_seq == (uint32_t)(ISN + h) &&
+		     res.resync_pos == h;
+		ok = ok && !tls_rx_confirm(&ctx, ISN + (uint32_t)h, s.rec0 + 5);
+		memset(&r, 0, sizeof(r));
+		r.drop = SIZE_MAX;
+		r.confirms = 1;
+		/* Then on in MSS segments from the next MSS boundary. */
+		ok = ok && feed(&ctx, &s, h + j + 1000,
+				((h + j + 1000) / MSS + 1) * MSS, &res) &&
+		     run_segments(&ctx, &s, (h + j + 1000) / MSS + 1,
+				  nsegs(&s), &r) &&
+		     r.marked_after_confirm && r.last_res.decrypted;
+		if (!ok)
+			printf("# header split after %zu bytes\n", j);
+		tls_rx_destroy(&ctx);
+	}
+	stream_free(&s);
+	return ok;
+}
+
+/*
  * A candidate the kernel never confirms (its request lost) is asked for
  * again, at a header TLS_RX_RETRY_RECORDS records later; confirming that
  * one resumes offload, the old one is stale.
@@ -1094,6 +1137,7 @@ BOTH(test_forged)
 BOTH(test_wrong_confirm_refused)
 BOTH(test_undetectable_wrong_confirm)
 BOTH(test_search_plausible_only)
+BOTH(test_search_split_header)
 BOTH(test_request_again)
 BOTH(test_context_start)
 BOTH(test_stream_past_4g)
@@ -1116,6 +1160,7 @@ int main(void)
 		CASES(test_wrong_confirm_refused),
 		CASES(test_undetectable_wrong_confirm),
 		CASES(test_search_plausible_only),
+		CASES(test_search_split_header),
 		CASES(test_request_again),
 		CASES(test_context_start),
 		CASES(test_stream_past_4g),
