@@ -37,7 +37,7 @@
  * the device glue converts.
  *
  * Single-threaded per context; no allocation on the data path. The payload
- * is one contiguous buffer (devsim segments frames before RX).
+ * is one contiguous buffer.
  */
 #ifndef TLSNIC_DEVSIM_TLS_RX_H
 #define TLSNIC_DEVSIM_TLS_RX_H
