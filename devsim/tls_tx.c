@@ -12,13 +12,6 @@
 #include "../uapi/tlsnic.h"
 #include "tls_tx.h"
 
-#define TLS_TX_VERSION_MAJOR	3
-#define TLS_TX_VERSION_MINOR	3	/* TLS 1.2 */
-#define TLS_TX_AAD_LEN		13
-#define TLS_TX_GCM_IV_LEN	(TLS_TX_SALT_LEN + TLS_TX_NONCE_LEN)
-#define TLS_TX_BLOCK		16
-/* The first GCM payload block uses counter 2 (J0 has counter 1). */
-#define TLS_TX_CTR_FIRST	2
 /* Frames and dumps are at most 64 KiB; this bounds seq arithmetic. */
 #define TLS_TX_MAX_FRAME	(1U << 20)
 
@@ -30,23 +23,6 @@ static inline bool seq_before(uint32_t a, uint32_t b)
 static inline bool seq_after(uint32_t a, uint32_t b)
 {
 	return seq_before(b, a);
-}
-
-/* 64-bit stream offset of @seq from the first record (negative: before). */
-static int64_t tls_tx_stream_off(const struct tls_tx_ctx *ctx, uint32_t seq)
-{
-	return (int64_t)ctx->ref_off + (int32_t)(seq - ctx->ref_seq);
-}
-
-/* The in-order state moved (at most a frame): move the reference along. */
-static void tls_tx_ref_follow(struct tls_tx_ctx *ctx)
-{
-	int64_t off = tls_tx_stream_off(ctx, ctx->main.seq);
-
-	if (ctx->main.valid && off > (int64_t)ctx->ref_off) {
-		ctx->ref_off = (uint64_t)off;
-		ctx->ref_seq = ctx->main.seq;
-	}
 }
 
 static inline size_t min_sz(size_t a, size_t b)
@@ -62,357 +38,21 @@ static uint64_t get_be64(const uint8_t *p)
 	return be64toh(v);
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
+/* The in-order state moved (at most a frame): move the reference along. */
+static void tls_tx_ref_follow(struct tls_tx_ctx *ctx)
 {
-	v = htobe64(v);
-	memcpy(p, &v, sizeof(v));
+	if (ctx->main.valid)
+		tls_rec_ref_follow(&ctx->st, ctx->main.seq);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-/* Explicit nonce of record @rec_num: kTLS advances it with the number. */
-static void tls_tx_nonce(const struct tls_tx_ctx *ctx, uint64_t rec_num,
-			 uint8_t *nonce)
-{
-	put_be64(nonce, get_be64(ctx->iv0) + (rec_num - ctx->rec_seq0));
-}
-
-/* Can @n whole records fill exactly @gap bytes? */
-static bool tls_tx_gap_fits(uint64_t n, int64_t gap)
-{
-	uint64_t lo, hi;
-
-	if (gap < 0 || __builtin_mul_overflow(n, TLS_TX_MIN_REC_LEN, &lo))
-		return false;
-	if (__builtin_mul_overflow(n, TLS_TX_MAX_REC_LEN, &hi))
-		hi = UINT64_MAX;
-	return lo <= (uint64_t)gap && (uint64_t)gap <= hi;
-}
-
-/*
- * Can record @num start at stream position @off (@len long, 0: unknown)
- * given known record @k? Same number: same start. Otherwise the records
- * between the two must fill the bytes between them exactly, which also
- * keeps either start out of the other record.
- */
-static bool tls_tx_rec_agrees(const struct tls_tx_rec_info *k, uint64_t num,
-			      int64_t off, uint32_t len)
-{
-	if (k->rec_num == num)
-		return k->rec_off == off &&
-		       (!len || !k->rec_len || len == k->rec_len);
-	if (k->rec_num < num) {
-		if (k->rec_len)
-			return tls_tx_gap_fits(num - k->rec_num - 1,
-					       off - (k->rec_off + k->rec_len));
-		return tls_tx_gap_fits(num - k->rec_num, off - k->rec_off);
-	}
-	if (len)
-		return tls_tx_gap_fits(k->rec_num - num - 1,
-				       k->rec_off - (off + len));
-	return tls_tx_gap_fits(k->rec_num - num, k->rec_off - off);
-}
-
-/* Does "record @num starts at @off" agree with everything known? */
-static bool tls_tx_hist_agrees(const struct tls_tx_ctx *ctx, uint64_t num,
-			       int64_t off, uint32_t len)
-{
-	/* The context's first record is known from CTX_CREATE. */
-	const struct tls_tx_rec_info first = {
-		.used = true, .rec_num = ctx->rec_seq0, .rec_off = 0,
-	};
-	const struct tls_tx_rec_info *prev;
-	unsigned int i;
-
-	/*
-	 * The next record in order: nothing after it is known and it starts
-	 * where its known predecessor ends. Every remembered record agrees
-	 * with that one, so with this one too (the gaps add up).
-	 */
-	prev = &ctx->hist[(num - 1) % TLS_TX_HISTORY];
-	if (ctx->hist_any && num == ctx->hist_top + 1 && prev->used &&
-	    prev->rec_num == num - 1 && prev->rec_len &&
-	    prev->rec_off + prev->rec_len == off)
-		return true;
-
-	if (!tls_tx_rec_agrees(&first, num, off, len))
-		return false;
-	for (i = 0; i < TLS_TX_HISTORY; i++)
-		if (ctx->hist[i].used &&
-		    !tls_tx_rec_agrees(&ctx->hist[i], num, off, len))
-			return false;
-	return true;
-}
-
-/* Remember record @num at @off; an older record never evicts a newer one. */
-static void tls_tx_hist_note(struct tls_tx_ctx *ctx, uint64_t num,
-			     int64_t off, uint32_t len)
-{
-	struct tls_tx_rec_info *ri = &ctx->hist[num % TLS_TX_HISTORY];
-
-	if (!ctx->hist_any || num > ctx->hist_top) {
-		ctx->hist_any = true;
-		ctx->hist_top = num;
-	}
-	if (ri->used && ri->rec_num > num)
-		return;
-	if (ri->used && ri->rec_num == num) {
-		/* Checked to agree: only the length can be new. */
-		if (len)
-			ri->rec_len = len;
-		return;
-	}
-	ri->used = true;
-	ri->rec_num = num;
-	ri->rec_off = off;
-	ri->rec_len = len;
-}
-
-static uint32_t tls_tx_hist_len(const struct tls_tx_ctx *ctx,
-				uint64_t rec_num, uint32_t rec_start)
-{
-	const struct tls_tx_rec_info *ri =
-		&ctx->hist[rec_num % TLS_TX_HISTORY];
-
-	if (ri->used && ri->rec_num == rec_num &&
-	    ri->rec_off == tls_tx_stream_off(ctx, rec_start))
-		return ri->rec_len;
-	return 0;
-}
-
-/* Put @cur at byte @off of record @rec_num that starts at @rec_start. */
-static void tls_tx_cursor_place(struct tls_tx_ctx *ctx,
-				struct tls_tx_cursor *cur, uint32_t rec_start,
-				uint64_t rec_num, uint32_t off, bool full)
-{
-	cur->valid = true;
-	cur->full = full;
-	cur->rec_start = rec_start;
-	cur->rec_num = rec_num;
-	cur->seq = rec_start + off;
-	cur->rec_len = tls_tx_hist_len(ctx, rec_num, rec_start);
-	cur->hdr_lo = (uint8_t)(off < TLS_TX_PREPEND_LEN ? off :
-					       TLS_TX_PREPEND_LEN);
-	tls_tx_nonce(ctx, rec_num, cur->nonce);
-}
-
-static int tls_tx_next_record(struct tls_tx_ctx *ctx,
-			      struct tls_tx_cursor *cur)
-{
-	if (cur->rec_num == UINT64_MAX)
-		return -ERANGE;
-	/* A record that begins in the stream is seen whole: GHASH is known. */
-	tls_tx_cursor_place(ctx, cur, cur->rec_start + cur->rec_len,
-			    cur->rec_num + 1, 0, true);
-	return 0;
-}
-
-static int tls_tx_gcm_finish(struct tls_tx_cursor *cur)
-{
-	uint8_t dummy[TLS_TX_BLOCK];
-	int outl;
-
-	if (EVP_EncryptFinal_ex(cur->gcm, dummy, &outl) != 1 || outl != 0)
-		return -EIO;
-	if (EVP_CIPHER_CTX_ctrl(cur->gcm, EVP_CTRL_GCM_GET_TAG, TLS_TX_TAG_LEN,
-				cur->tag) != 1)
-		return -EIO;
-	return 0;
-}
-
-/* Header and nonce are complete: start GCM for this record. */
-static int tls_tx_gcm_start(const struct tls_tx_ctx *ctx,
-			    struct tls_tx_cursor *cur)
-{
-	uint32_t plain_len = cur->rec_len - TLS_TX_PREPEND_LEN - TLS_TX_TAG_LEN;
-	uint8_t iv[TLS_TX_GCM_IV_LEN];
-	uint8_t aad[TLS_TX_AAD_LEN];
-	int outl, ret = 0;
-
-	memcpy(iv, ctx->salt, TLS_TX_SALT_LEN);
-	memcpy(iv + TLS_TX_SALT_LEN, cur->nonce, TLS_TX_NONCE_LEN);
-	put_be64(aad, cur->rec_num);
-	memcpy(aad + 8, cur->hdr, 3);		/* type, version */
-	aad[11] = (uint8_t)(plain_len >> 8);
-	aad[12] = (uint8_t)plain_len;
-
-	if (EVP_EncryptInit_ex(cur->gcm, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(cur->gcm, NULL, &outl, aad, sizeof(aad)) != 1)
-		ret = -EIO;
-	else if (!plain_len)
-		ret = tls_tx_gcm_finish(cur);
-	OPENSSL_cleanse(iv, sizeof(iv));
-	return ret;
-}
-
-/*
- * Record header bytes [off, off + n) pass through unchanged; check them and
- * learn the record length. A header seen only in part (sparse resync) is
- * checked for the part that is there.
- */
-static int tls_tx_header(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
-			 uint32_t off, const uint8_t *in, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		uint32_t o = off + (uint32_t)i;
-		uint8_t b = in[i];
-
-		cur->hdr[o] = b;
-		switch (o) {
-		case 0:
-			/* Any content type: the kernel sends what it is asked. */
-			break;
-		case 1:
-			if (b != TLS_TX_VERSION_MAJOR)
-				return -EBADMSG;
-			break;
-		case 2:
-			if (b != TLS_TX_VERSION_MINOR)
-				return -EBADMSG;
-			break;
-		case 3:
-			break;
-		case 4:
-			if (cur->hdr_lo <= 3) {
-				uint32_t clen = (cur->hdr[3] << 8) | b;
-
-				if (clen < TLS_TX_NONCE_LEN + TLS_TX_TAG_LEN ||
-				    clen > TLS_TX_MAX_CIPHERTEXT)
-					return -EBADMSG;
-				if (cur->rec_len &&
-				    cur->rec_len != TLS_TX_HDR_LEN + clen)
-					return -EBADMSG;
-				cur->rec_len = TLS_TX_HDR_LEN + clen;
-			}
-			break;
-		default:
-			if (b != cur->nonce[o - TLS_TX_HDR_LEN])
-				return -EBADMSG;
-			break;
-		}
-	}
-	if (off + n < TLS_TX_PREPEND_LEN)
-		return 0;
-	/*
-	 * Only a header that passed every check is remembered, and only if
-	 * its length agrees with the records known after it.
-	 */
-	if (cur->hdr_lo <= 3) {
-		int64_t rec_off = tls_tx_stream_off(ctx, cur->rec_start);
-
-		if (!tls_tx_hist_agrees(ctx, cur->rec_num, rec_off,
-					cur->rec_len))
-			return -EILSEQ;
-		tls_tx_hist_note(ctx, cur->rec_num, rec_off, cur->rec_len);
-	}
-	return cur->full ? tls_tx_gcm_start(ctx, cur) : 0;
-}
-
-/* Keystream-only encryption of payload bytes [pos, pos + n). */
-static int tls_tx_ctr(struct tls_tx_ctx *ctx, const struct tls_tx_cursor *cur,
-		      uint32_t pos, const uint8_t *in, uint8_t *out, size_t n)
-{
-	static const uint8_t zero[TLS_TX_BLOCK];
-	uint8_t ctr[TLS_TX_BLOCK], skip[TLS_TX_BLOCK];
-	int outl, ret = 0;
-
-	memcpy(ctr, ctx->salt, TLS_TX_SALT_LEN);
-	memcpy(ctr + TLS_TX_SALT_LEN, cur->nonce, TLS_TX_NONCE_LEN);
-	put_be32(ctr + TLS_TX_GCM_IV_LEN, TLS_TX_CTR_FIRST + pos / TLS_TX_BLOCK);
-
-	if (EVP_EncryptInit_ex(ctx->ctr, NULL, NULL, NULL, ctr) != 1)
-		ret = -EIO;
-	else if (pos % TLS_TX_BLOCK &&
-		 EVP_EncryptUpdate(ctx->ctr, skip, &outl, zero,
-				   pos % TLS_TX_BLOCK) != 1)
-		ret = -EIO;
-	else if (EVP_EncryptUpdate(ctx->ctr, out, &outl, in, (int)n) != 1 ||
-		 (size_t)outl != n)
-		ret = -EIO;
-	OPENSSL_cleanse(skip, sizeof(skip));
-	return ret;
-}
-
-/*
- * Run @len stream bytes through @cur: header bytes are checked and copied,
- * payload encrypted, tag bytes written. @out may equal @in.
- */
-static int tls_tx_feed(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
+static int tls_tx_feed(struct tls_tx_ctx *ctx, struct tls_rec_cursor *cur,
 		       const uint8_t *in, uint8_t *out, size_t len)
 {
-	int ret;
-
-	while (len) {
-		uint32_t off = cur->seq - cur->rec_start;
-		uint32_t pay_end;
-		size_t n;
-
-		if (cur->rec_len && off > cur->rec_len)
-			return -EINVAL;
-		if (cur->rec_len && off == cur->rec_len) {
-			ret = tls_tx_next_record(ctx, cur);
-			if (ret)
-				return ret;
-			continue;
-		}
-
-		pay_end = (cur->rec_len ? cur->rec_len : TLS_TX_MAX_REC_LEN) -
-			  TLS_TX_TAG_LEN;
-		if (off < TLS_TX_PREPEND_LEN) {
-			n = min_sz(len, TLS_TX_PREPEND_LEN - off);
-			ret = tls_tx_header(ctx, cur, off, in, n);
-			if (ret)
-				return ret;
-			if (out != in)
-				memcpy(out, in, n);
-		} else if (off < pay_end) {
-			n = min_sz(len, pay_end - off);
-			if (cur->full) {
-				int outl;
-
-				if (EVP_EncryptUpdate(cur->gcm, out, &outl, in,
-						      (int)n) != 1 ||
-				    (size_t)outl != n)
-					return -EIO;
-				if (off + n == pay_end) {
-					ret = tls_tx_gcm_finish(cur);
-					if (ret)
-						return ret;
-				}
-			} else {
-				ret = tls_tx_ctr(ctx, cur,
-						 off - TLS_TX_PREPEND_LEN, in,
-						 out, n);
-				if (ret)
-					return ret;
-			}
-		} else {
-			uint32_t tag_off = off - pay_end;
-
-			/* Longer than any record it could lie in. */
-			if (!cur->rec_len)
-				return -EINVAL;
-			if (!cur->full)
-				return -ENODATA;
-			n = min_sz(len, TLS_TX_TAG_LEN - tag_off);
-			memcpy(out, cur->tag + tag_off, n);
-		}
-		in += n;
-		out += n;
-		len -= n;
-		cur->seq += (uint32_t)n;
-	}
-	return 0;
+	return tls_rec_feed(&ctx->st, cur, in, out, len, false);
 }
 
 /* Feed the frame in place, leaving its first @skip bytes alone. */
-static int tls_tx_feed_iov(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
+static int tls_tx_feed_iov(struct tls_tx_ctx *ctx, struct tls_rec_cursor *cur,
 			   const struct iovec *iov, unsigned int iovcnt,
 			   size_t skip)
 {
@@ -438,7 +78,7 @@ static int tls_tx_feed_iov(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 }
 
 /* GHASH the dump through a bounce buffer; the dump itself stays const. */
-static int tls_tx_feed_dump(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
+static int tls_tx_feed_dump(struct tls_tx_ctx *ctx, struct tls_rec_cursor *cur,
 			    const uint8_t *dump, size_t len)
 {
 	uint8_t bounce[2048];
@@ -456,7 +96,7 @@ static int tls_tx_feed_dump(struct tls_tx_ctx *ctx, struct tls_tx_cursor *cur,
 }
 
 /* Does @rs describe the record that holds the in-order position? */
-static bool tls_tx_main_matches(const struct tls_tx_cursor *m,
+static bool tls_tx_main_matches(const struct tls_rec_cursor *m,
 				const struct tls_tx_resync *rs)
 {
 	if (m->rec_len && m->seq - m->rec_start == m->rec_len)
@@ -465,10 +105,10 @@ static bool tls_tx_main_matches(const struct tls_tx_cursor *m,
 	return rs->rec_tcp_seq == m->rec_start && rs->rec_seq == m->rec_num;
 }
 
-static void tls_tx_cursor_swap(struct tls_tx_cursor *a,
-			       struct tls_tx_cursor *b)
+static void tls_tx_cursor_swap(struct tls_rec_cursor *a,
+			       struct tls_rec_cursor *b)
 {
-	struct tls_tx_cursor t = *a;
+	struct tls_rec_cursor t = *a;
 
 	*a = *b;
 	*b = t;
@@ -479,8 +119,8 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 				 unsigned int iovcnt, size_t skip,
 				 const struct tls_tx_resync *rs)
 {
-	struct tls_tx_cursor *m = &ctx->main, *cur = &ctx->scratch;
-	int64_t rec_off = tls_tx_stream_off(ctx, rs->rec_tcp_seq);
+	struct tls_rec_cursor *m = &ctx->main, *cur = &ctx->scratch;
+	int64_t rec_off = tls_rec_stream_off(&ctx->st, rs->rec_tcp_seq);
 	uint32_t off = tcp_seq - rs->rec_tcp_seq;
 	uint32_t end = tcp_seq + (uint32_t)len;
 	unsigned int flags = TLS_TX_R_OOO;
@@ -488,17 +128,17 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	int ret;
 
 	if (rec_off < 0 || seq_after(rs->rec_tcp_seq, tcp_seq) ||
-	    off >= TLS_TX_MAX_REC_LEN || rs->rec_seq < ctx->rec_seq0)
+	    off >= TLS_TX_MAX_REC_LEN || rs->rec_seq < ctx->st.rec_seq0)
 		return -EINVAL;
 	/* The first record, and only it, starts at the first record's seq. */
-	first_rec = rs->rec_seq == ctx->rec_seq0;
+	first_rec = rs->rec_seq == ctx->st.rec_seq0;
 	at_start = rec_off == 0;
 	if (first_rec != at_start)
 		return -EINVAL;
 	if (rs->dump_len && (rs->dump_len != off || !rs->dump))
 		return -EMSGSIZE;
 	/* Invariant 8: never trust info that contradicts what was seen. */
-	if (!tls_tx_hist_agrees(ctx, rs->rec_seq, rec_off, 0))
+	if (!tls_rec_hist_agrees(&ctx->st, rs->rec_seq, rec_off, 0))
 		return -EILSEQ;
 
 	/* Resync info that agrees with the in-order state: nothing to redo. */
@@ -516,7 +156,7 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 
 	use_dump = rs->dump_len > 0;
 	if (use_dump && preserve) {
-		uint32_t rec_len = tls_tx_hist_len(ctx, rs->rec_seq,
+		uint32_t rec_len = tls_rec_hist_len(&ctx->st, rs->rec_seq,
 						   rs->rec_tcp_seq);
 
 		/* No tag byte in the frame: the keystream is enough. */
@@ -525,7 +165,7 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	}
 
 	if (use_dump) {
-		tls_tx_cursor_place(ctx, cur, rs->rec_tcp_seq, rs->rec_seq, 0,
+		tls_rec_cursor_place(&ctx->st, cur, rs->rec_tcp_seq, rs->rec_seq, 0,
 				    true);
 		ret = tls_tx_feed_dump(ctx, cur, rs->dump, rs->dump_len);
 		if (ret)
@@ -533,7 +173,7 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 		flags |= TLS_TX_R_DUMP;
 	} else {
 		/* At the record start the whole record passes: full GHASH. */
-		tls_tx_cursor_place(ctx, cur, rs->rec_tcp_seq, rs->rec_seq, off,
+		tls_rec_cursor_place(&ctx->st, cur, rs->rec_tcp_seq, rs->rec_seq, off,
 				    off == 0);
 	}
 	/* The frame must start inside the record the driver named. */
@@ -546,7 +186,7 @@ static int tls_tx_resync_process(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	if (ret)
 		return ret;
 	/* Its keystream is on the wire now: that record starts there. */
-	tls_tx_hist_note(ctx, rs->rec_seq, rec_off, 0);
+	tls_rec_hist_note(&ctx->st, rs->rec_seq, rec_off, 0);
 
 	if (preserve)
 		return flags | TLS_TX_R_PRESERVED;
@@ -584,14 +224,14 @@ int tls_tx_process_iov(struct tls_tx_ctx *ctx, uint32_t tcp_seq,
 	 * comparison is on the 64-bit stream position: after 2^31 bytes a
 	 * 32-bit one would call every frame "before the start".
 	 */
-	stream_off = tls_tx_stream_off(ctx, tcp_seq);
+	stream_off = tls_rec_stream_off(&ctx->st, tcp_seq);
 	if (stream_off < 0) {
-		if (ctx->ref_off > TLS_TX_BYPASS_WINDOW)
+		if (ctx->st.ref_off > TLS_TX_BYPASS_WINDOW)
 			return -EINVAL;
 		skip = (size_t)-stream_off;
 		if (skip >= len)
 			return TLS_TX_R_BYPASS;
-		tcp_seq = ctx->start_seq;
+		tcp_seq = ctx->st.start_seq;
 		len -= skip;
 	}
 	if (!len)
@@ -629,45 +269,25 @@ bool tls_tx_next_seq(const struct tls_tx_ctx *ctx, uint32_t *seq)
 
 int tls_tx_init(struct tls_tx_ctx *ctx, const struct tls_tx_params *p)
 {
-	const EVP_CIPHER *gcm, *ctr;
+	int ret;
 
 	memset(ctx, 0, sizeof(*ctx));
-	switch (p->cipher) {
-	case TLS_TX_AES_GCM_128:
-		gcm = EVP_aes_128_gcm();
-		ctr = EVP_aes_128_ctr();
-		break;
-	case TLS_TX_AES_GCM_256:
-		gcm = EVP_aes_256_gcm();
-		ctr = EVP_aes_256_ctr();
-		break;
-	default:
+	if (p->cipher != TLS_TX_AES_GCM_128 && p->cipher != TLS_TX_AES_GCM_256)
 		return -EINVAL;
-	}
-
-	ctx->main.gcm = EVP_CIPHER_CTX_new();
-	ctx->scratch.gcm = EVP_CIPHER_CTX_new();
-	ctx->ctr = EVP_CIPHER_CTX_new();
-	if (!ctx->main.gcm || !ctx->scratch.gcm || !ctx->ctr)
-		goto err_free;
-	/* Key schedules are set once; each record only sets a new IV. */
-	if (EVP_EncryptInit_ex(ctx->main.gcm, gcm, NULL, p->key, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx->scratch.gcm, gcm, NULL, p->key, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx->ctr, ctr, NULL, p->key, NULL) != 1)
-		goto err_free;
-
-	ctx->cipher = p->cipher;
-	memcpy(ctx->salt, p->salt, sizeof(ctx->salt));
-	memcpy(ctx->iv0, p->iv, sizeof(ctx->iv0));
-	ctx->rec_seq0 = p->rec_seq;
-	ctx->start_seq = p->tcp_seq;
-	ctx->ref_seq = p->tcp_seq;
-	ctx->ref_off = 0;
-	tls_tx_cursor_place(ctx, &ctx->main, p->tcp_seq, p->rec_seq, 0, true);
+	ret = tls_rec_stream_init(&ctx->st, TLS_REC_ENCRYPT,
+				  (enum tls_rec_cipher)p->cipher, p->key,
+				  p->salt, p->iv, p->rec_seq, p->tcp_seq);
+	if (ret)
+		goto err;
+	if (tls_rec_cursor_init(&ctx->st, &ctx->main, p->key) ||
+	    tls_rec_cursor_init(&ctx->st, &ctx->scratch, p->key))
+		goto err;
+	tls_rec_cursor_place(&ctx->st, &ctx->main, p->tcp_seq, p->rec_seq, 0,
+			     true);
 	ctx->live = true;
 	return 0;
 
-err_free:
+err:
 	tls_tx_destroy(ctx);
 	return -ENOMEM;
 }
@@ -707,9 +327,8 @@ int tls_tx_init_from_create(struct tls_tx_ctx *ctx,
 
 void tls_tx_destroy(struct tls_tx_ctx *ctx)
 {
-	/* EVP_CIPHER_CTX_free() wipes the key schedules it held. */
-	EVP_CIPHER_CTX_free(ctx->main.gcm);
-	EVP_CIPHER_CTX_free(ctx->scratch.gcm);
-	EVP_CIPHER_CTX_free(ctx->ctr);
+	tls_rec_cursor_destroy(&ctx->main);
+	tls_rec_cursor_destroy(&ctx->scratch);
+	tls_rec_stream_destroy(&ctx->st);
 	OPENSSL_cleanse(ctx, sizeof(*ctx));
 }

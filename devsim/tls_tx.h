@@ -13,8 +13,11 @@
  * AES-GCM and writes the tag into the tag space. Header and nonce are left
  * as they are.
  *
- * Pure C on OpenSSL 3 EVP: no DPDK types, so it is unit-tested byte for byte
- * against OpenSSL's own TLS records (selftests/devsim/test_tls_tx.c).
+ * Record tracking, GCM and the record history are the direction-neutral
+ * cursor of tls_rec.h; this file adds what is TX's own: the in-order and
+ * scratch cursors, resync info from the driver and the pre-offload bypass.
+ * Pure C: no DPDK types, so it is unit-tested byte for byte against
+ * OpenSSL's own TLS records (selftests/devsim/test_tls_tx.c).
  *
  * Caller contract (devsim pipeline, per frame flagged TLSNIC_TX_F_TLS):
  *
@@ -98,27 +101,24 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include <openssl/evp.h>
+#include "tls_rec.h"
 
-#define TLS_TX_HDR_LEN		5	/* type, version, length */
-#define TLS_TX_NONCE_LEN	8	/* explicit nonce */
-#define TLS_TX_PREPEND_LEN	(TLS_TX_HDR_LEN + TLS_TX_NONCE_LEN)
-#define TLS_TX_TAG_LEN		16
-#define TLS_TX_SALT_LEN		4
-#define TLS_TX_MAX_KEY_LEN	32
-/* TLSCiphertext.length limit of RFC 5246, 2^14 + 2048. */
-#define TLS_TX_MAX_CIPHERTEXT	(16384 + 2048)
-#define TLS_TX_MAX_REC_LEN	(TLS_TX_HDR_LEN + TLS_TX_MAX_CIPHERTEXT)
-/* An empty record: header, nonce and tag. */
-#define TLS_TX_MIN_REC_LEN	(TLS_TX_PREPEND_LEN + TLS_TX_TAG_LEN)
-/* Records remembered for validating resync info. */
-#define TLS_TX_HISTORY		64
+#define TLS_TX_HDR_LEN		TLS_REC_HDR_LEN
+#define TLS_TX_NONCE_LEN	TLS_REC_NONCE_LEN
+#define TLS_TX_PREPEND_LEN	TLS_REC_PREPEND_LEN
+#define TLS_TX_TAG_LEN		TLS_REC_TAG_LEN
+#define TLS_TX_SALT_LEN		TLS_REC_SALT_LEN
+#define TLS_TX_MAX_KEY_LEN	TLS_REC_MAX_KEY_LEN
+#define TLS_TX_MAX_CIPHERTEXT	TLS_REC_MAX_CIPHERTEXT
+#define TLS_TX_MAX_REC_LEN	TLS_REC_MAX_REC_LEN
+#define TLS_TX_MIN_REC_LEN	TLS_REC_MIN_REC_LEN
+#define TLS_TX_HISTORY		TLS_REC_HISTORY
 /* How far into the stream pre-offload bytes may still be retransmitted. */
 #define TLS_TX_BYPASS_WINDOW	(1ULL << 30)
 
 enum tls_tx_cipher {
-	TLS_TX_AES_GCM_128,
-	TLS_TX_AES_GCM_256,
+	TLS_TX_AES_GCM_128 = TLS_REC_AES_GCM_128,
+	TLS_TX_AES_GCM_256 = TLS_REC_AES_GCM_256,
 };
 
 /* Key material and stream position of the first offloaded record. */
@@ -156,52 +156,12 @@ struct tls_tx_resync {
 /* A retransmission; the in-order state was left untouched. */
 #define TLS_TX_R_PRESERVED	(1U << 4)
 
-/*
- * Position in the record stream. Internal to the engine; in the header only
- * so that the context can be embedded in the device's context table.
- */
-struct tls_tx_cursor {
-	bool valid;		/* position known */
-	bool full;		/* gcm holds the record's GHASH up to seq */
-	uint32_t seq;		/* TCP seq of the next byte */
-	uint32_t rec_start;	/* TCP seq of the current record's header */
-	uint64_t rec_num;
-	uint32_t rec_len;	/* header to tag inclusive; 0: not known yet */
-	uint8_t hdr_lo;		/* first header offset held in hdr[] */
-	uint8_t hdr[TLS_TX_PREPEND_LEN];
-	uint8_t nonce[TLS_TX_NONCE_LEN];
-	uint8_t tag[TLS_TX_TAG_LEN];	/* valid once the payload is done */
-	EVP_CIPHER_CTX *gcm;
-};
-
-struct tls_tx_rec_info {
-	bool used;
-	uint64_t rec_num;
-	int64_t rec_off;	/* stream position of its header */
-	uint32_t rec_len;	/* 0: header not seen (start from resync) */
-};
-
+/* Engine state per TX context (see tls_rec.h for the cursor). */
 struct tls_tx_ctx {
 	bool live;
-	enum tls_tx_cipher cipher;
-	uint8_t salt[TLS_TX_SALT_LEN];
-	uint8_t iv0[TLS_TX_NONCE_LEN];
-	uint64_t rec_seq0;
-	uint32_t start_seq;
-	/*
-	 * 64-bit stream position: TCP seq ref_seq is ref_off bytes after
-	 * start_seq. It follows the in-order state forward, so any seq within
-	 * 2^31 of it unwraps to the right 64-bit offset however long the
-	 * connection has run.
-	 */
-	uint32_t ref_seq;
-	uint64_t ref_off;
-	struct tls_tx_cursor main;	/* in-order stream */
-	struct tls_tx_cursor scratch;	/* retransmissions, resync */
-	EVP_CIPHER_CTX *ctr;		/* AES-CTR for sparse resync */
-	struct tls_tx_rec_info hist[TLS_TX_HISTORY];
-	bool hist_any;
-	uint64_t hist_top;	/* highest record number ever remembered */
+	struct tls_rec_stream st;
+	struct tls_rec_cursor main;	/* in-order stream */
+	struct tls_rec_cursor scratch;	/* retransmissions, resync */
 };
 
 struct tlsnic_ctx_create;
