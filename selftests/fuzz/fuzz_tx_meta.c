@@ -10,10 +10,14 @@
  * stream state carries over from one to the next. Op bits:
  *   0x01  drain the message queue first (TX_DROP events)
  *   0x02  destroy context 0 and create it again (its old handle is stale)
+ *   0x04  this buffer meets a port without a TLS engine
+ *   0x08  this buffer's TSO gets one device buffer, no more
+ *   0x10  from here on, --tls-tx-fail 50 (injected drops of in-order frames)
  *
  * Checked after every buffer: a refused buffer sends nothing, counts
  * exactly one drop reason and queues at most one TX_DROP event (TLS only);
- * an accepted one counts none, sends as many frames as it says, each
+ * an accepted one counts none (but the segments it had no buffer for,
+ * each in drop_no_mbuf), sends as many frames as it says, each
  * between an Ethernet header and DSIM_MAX_FRAME bytes; a TLS frame sent was
  * either encrypted or passed as pre-offload data; TSO segments parse, carry
  * correct IPv4 and L4 checksums (independent oracle), at most mss payload
@@ -25,10 +29,14 @@
 
 #define OP_DRAIN	0x01
 #define OP_RECREATE	0x02
+#define OP_NO_ENGINE	0x04
+#define OP_ONE_BUFFER	0x08
+#define OP_TX_FAIL	0x10
 
 #define MAX_OUT		2048
 
 struct out_state {
+	unsigned int max_alloc;
 	uint8_t *alloced[MAX_OUT];
 	unsigned int nr_alloced;
 	uint8_t *sent[MAX_OUT];
@@ -46,7 +54,7 @@ static uint8_t *out_alloc(void *arg, size_t len)
 	struct out_state *o = arg;
 	uint8_t *b;
 
-	if (o->nr_alloced == MAX_OUT)
+	if (o->nr_alloced == o->max_alloc)
 		return NULL;
 	/* Exact size: a write past the segment is an ASan report. */
 	b = malloc(len ? len : 1);
@@ -89,7 +97,7 @@ static uint64_t drops(const struct dsim_port *p)
 
 /* TSO output against the frame it was cut from (after TLS, in place). */
 static void check_segments(const struct out_state *o, const uint8_t *frame, size_t flen,
-			   uint16_t mss)
+			   uint16_t mss, uint64_t no_mbuf)
 {
 	struct dsim_frame_info fi, si;
 	uint32_t hdr_len, pay_len, seq, done = 0;
@@ -99,8 +107,9 @@ static void check_segments(const struct out_state *o, const uint8_t *frame, size
 	hdr_len = fi.l4_off + fi.l4_hlen;
 	pay_len = fi.l3_end - hdr_len;
 	seq = dsim_get_be32(frame + fi.l4_off + 4);
-	FZ_CHECK(o->nr_sent == (pay_len + mss - 1) / mss, "%u segments for %u bytes, mss %u",
-		 o->nr_sent, pay_len, mss);
+	FZ_CHECK(o->nr_sent + no_mbuf == (pay_len + mss - 1) / mss,
+		 "%u segments (%llu without buffer) for %u bytes, mss %u", o->nr_sent,
+		 (unsigned long long)no_mbuf, pay_len, mss);
 	for (i = 0; i < o->nr_sent; i++) {
 		const uint8_t *s = o->sent[i];
 		size_t len = o->sent_len[i];
@@ -122,13 +131,13 @@ static void check_segments(const struct out_state *o, const uint8_t *frame, size
 			 "segment %u TCP checksum", i);
 		done += seg_pay;
 	}
-	FZ_CHECK(done == pay_len, "segments carry %u of %u bytes", done, pay_len);
+	FZ_CHECK(no_mbuf || done == pay_len, "segments carry %u of %u bytes", done, pay_len);
 }
 
-static void one_buffer(struct dsim_port *p, const uint8_t *data, size_t len)
+static void one_buffer(struct dsim_port *p, uint8_t op, const uint8_t *data, size_t len)
 {
 	const struct tls_dev_counters *t = tls_dev_counters(p->id);
-	uint64_t drops0 = drops(p), tx_packets = p->cnt.tx_packets;
+	uint64_t drops0 = drops(p), tx_packets = p->cnt.tx_packets, no_mbuf;
 	uint64_t enc = t->tx_tls_encrypted_packets, skip = t->tx_tls_skip_no_sync_data;
 	uint32_t msgs = dsim_msgq_count(&p->msgq);
 	const struct dsim_tx_out out = { out_alloc, out_send, &out_st };
@@ -152,7 +161,11 @@ static void one_buffer(struct dsim_port *p, const uint8_t *data, size_t len)
 		}
 	}
 
+	out_st.max_alloc = op & OP_ONE_BUFFER ? 1 : MAX_OUT;
+	if (op & OP_NO_ENGINE)
+		p->tls = NULL;
 	ret = dsim_tx_process(p, buf, len, &out);
+	p->tls = &tls_dev_tx_ops;
 	if (verbose)
 		fprintf(stderr, "tx: %zu bytes, flags %#x: %d (encrypted %llu, passed %llu)\n",
 			len, flags, ret, (unsigned long long)t->tx_tls_encrypted_packets,
@@ -170,7 +183,9 @@ static void one_buffer(struct dsim_port *p, const uint8_t *data, size_t len)
 	}
 	FZ_CHECK(ret > 0 && (unsigned int)ret == out_st.nr_sent, "returned %d, sent %u",
 		 ret, out_st.nr_sent);
-	FZ_CHECK(drops(p) == drops0, "accepted buffer counted as a drop");
+	no_mbuf = drops(p) - drops0;
+	FZ_CHECK(no_mbuf == 0 || (out_st.max_alloc < MAX_OUT && (flags & TLSNIC_TX_F_TSO)),
+		 "accepted buffer counted as a drop");
 	FZ_CHECK(p->cnt.tx_packets == tx_packets + (uint64_t)ret, "tx_packets");
 	FZ_CHECK(dsim_msgq_count(&p->msgq) == msgs, "accepted buffer queued a message");
 	FZ_CHECK(frame, "accepted a buffer with no frame");
@@ -187,7 +202,7 @@ static void one_buffer(struct dsim_port *p, const uint8_t *data, size_t len)
 		FZ_CHECK(t->tx_tls_encrypted_packets + t->tx_tls_skip_no_sync_data == enc + skip + 1,
 			 "TLS frame sent neither encrypted nor as pre-offload data");
 	if (flags & TLSNIC_TX_F_TSO)
-		check_segments(&out_st, frame, flen, le16toh(m.mss));
+		check_segments(&out_st, frame, flen, le16toh(m.mss), no_mbuf);
 	else
 		FZ_CHECK(ret == 1 && out_st.sent[0] == frame && out_st.sent_len[0] == flen,
 			 "non-TSO buffer not sent in place");
@@ -206,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	verbose = getenv("FUZZ_VERBOSE");
 	fz_port_setup(&port, true);
+	tls_dev_set_tx_fail(0, 0);
 	while (fz_next_chunk(&r, &op, &chunk, &len)) {
 		if (op & OP_DRAIN)
 			fz_drain(&port);
@@ -218,8 +234,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			handle0 = fz_ctx_create(&port, false);
 			fz_drain(&port);
 		}
-		one_buffer(&port, chunk, len);
+		if (op & OP_TX_FAIL)
+			tls_dev_set_tx_fail(50, 1);
+		one_buffer(&port, op, chunk, len);
 	}
+	tls_dev_set_tx_fail(0, 0);
 	dsim_port_fini(&port);
 	return 0;
 }

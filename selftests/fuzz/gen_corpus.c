@@ -17,6 +17,9 @@
 #define OP_FIX_HDR	0x02
 #define OP_DELAY	0x04
 #define OP_RECREATE	0x02
+#define OP_NO_ENGINE	0x04
+#define OP_ONE_BUFFER	0x08
+#define OP_TX_FAIL	0x10
 
 static const char *out_dir;
 static uint8_t in[1 << 17];
@@ -290,6 +293,22 @@ static void tx_seeds(void)
 	s.handle = 2;
 	tx_chunk(0, &s, pay, r1);
 	seed_write("fuzz_tx_meta", "tls_stale_handle");
+
+	/* No TLS engine; TSO with one device buffer; injected TLS drops. */
+	memset(&s, 0, sizeof(s));
+	s.flags = TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TLS;
+	s.seq = FZ_CTX_V4_TCP_SEQ;
+	tx_chunk(OP_NO_ENGINE, &s, pay, r1);
+	s.flags |= TLSNIC_TX_F_TSO;
+	s.mss = 100;
+	n = tls_record(pay, 0, 1000);
+	tx_chunk(OP_ONE_BUFFER, &s, pay, n);
+	s.flags &= (uint16_t)~TLSNIC_TX_F_TSO;
+	s.seq += (uint32_t)n;
+	r1 = tls_record(pay, 1, 100);
+	tx_chunk(OP_TX_FAIL, &s, pay, r1);
+	tx_chunk(0, &s, pay, r1);
+	seed_write("fuzz_tx_meta", "device_faults");
 }
 
 /* ---- fuzz_frame and fuzz_rx: frames from the wire ---- */
