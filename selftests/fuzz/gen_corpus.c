@@ -108,9 +108,12 @@ static void cmd_seeds(void)
 	in_len = fz_put_chunk(in, in_len, OP_FIX_HDR, msg, len + 1);
 	seed_write("fuzz_cmd", "bad_messages");
 
-	/* More commands than reply slots, then drained. */
+	/* More commands than reply slots, context ones too, then drained. */
 	for (i = 0; i < 260; i++)
 		cmd_chunk(0, TLSNIC_OP_IDENTIFY, 100 + i, &id, sizeof(id));
+	cmd_chunk(0, TLSNIC_OP_CTX_CREATE, 90, &c, sizeof(c));
+	ref.handle = htole32(0);
+	cmd_chunk(0, TLSNIC_OP_CTX_DESTROY, 91, &ref, sizeof(ref));
 	cmd_chunk(OP_DRAIN, TLSNIC_OP_IDENTIFY, 99, &id, sizeof(id));
 	seed_write("fuzz_cmd", "queue_full");
 
