@@ -6,10 +6,11 @@
 #   make         build the module, devsim and the tools
 #   make check   deps + build + every test; ends with "N passed, N failed"
 #   make demo    boot the VM against devsim and show the NIC at work
+#   make fuzz    run each devsim fuzz target for FUZZ_SECONDS (default 600)
 
 SUBDIRS := driver devsim tools
 
-.PHONY: all deps check demo clean $(SUBDIRS)
+.PHONY: all deps check demo fuzz clean $(SUBDIRS)
 
 all: $(SUBDIRS)
 
@@ -28,5 +29,8 @@ demo: deps
 	$(MAKE) all
 	tools/tlsnic-demo
 
+fuzz:
+	$(MAKE) -C selftests/fuzz fuzz
+
 clean:
-	for d in $(SUBDIRS); do $(MAKE) -C $$d clean; done
+	for d in $(SUBDIRS) selftests/fuzz; do $(MAKE) -C $$d clean; done
