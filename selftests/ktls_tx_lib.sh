@@ -149,6 +149,7 @@ ktx_finish() {
 	if [ $cst -ne 0 ] || [ $sst -ne 0 ]; then
 		sed 's/^/# server: /' "$KTX_OUT.s" "$KTX_OUT.s.err"
 		sed 's/^/# client: /' "$KTX_OUT.c" "$KTX_OUT.c.err"
+		ktx_stall_diag
 		fail_msg "tlsnic-ktls failed (server $sst, client $cst)"
 		return 1
 	fi
@@ -165,6 +166,19 @@ ktx_finish() {
 	fi
 	KTX_MBPS=$(ktx_field "$KTX_OUT.c" mbps | tail -n 1)
 	return 0
+}
+
+# ktx_stall_diag: what tells a stalled connection apart once it failed:
+# the sender's TCP retransmission counters (a retransmission held back
+# because the original frame is still on the NIC's ring counts
+# TCPSpuriousRtxHostQueues) and every non-zero NIC counter of both ends.
+ktx_stall_diag() {
+	for _sd_ns in a b; do
+		ip netns exec $_sd_ns nstat -az 2> /dev/null |
+			awk -v ns=$_sd_ns '$1 ~ /^TcpExt(TCPSpuriousRtxHostQueues|TCPTimeouts|TCPLossProbes)$|^Tcp(RetransSegs|OutSegs|InSegs)$/ { print "# " ns ": " $1 " " $2 }'
+	done
+	stats eth0 | awk '$2 != 0 { print "# eth0: " $1 " " $2 }'
+	stats eth1 | awk '$2 != 0 { print "# eth1: " $1 " " $2 }'
 }
 
 # ktx_run SERVER_ARGS CLIENT_ARGS: ktx_start and ktx_finish.
