@@ -6,10 +6,12 @@
 #   make         build the module, devsim and the tools
 #   make check   deps + build + every test; ends with "N passed, N failed"
 #   make demo    boot the VM against devsim and show the NIC at work
+#   make bench   measure the offload; results under build/bench/<time>/
+#                (or $BENCH_DIR): docs/benchmarks.md
 
 SUBDIRS := driver devsim tools
 
-.PHONY: all deps check demo clean $(SUBDIRS)
+.PHONY: all deps check demo bench clean $(SUBDIRS)
 
 all: $(SUBDIRS)
 
@@ -27,6 +29,10 @@ check: deps
 demo: deps
 	$(MAKE) all
 	tools/tlsnic-demo
+
+bench: deps
+	$(MAKE) all
+	tools/bench/tlsnic-bench
 
 clean:
 	for d in $(SUBDIRS); do $(MAKE) -C $$d clean; done
