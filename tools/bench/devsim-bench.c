@@ -69,8 +69,9 @@ static struct {
 	double secs;
 	int reps;
 	int cpu;
+	size_t seg;	/* segment size the engines are given */
 	bool quick;
-} opt = { .secs = 0.4, .reps = 5, .cpu = -1 };
+} opt = { .secs = 0.4, .reps = 5, .cpu = -1, .seg = MSS };
 
 static void die(const char *fmt, ...)
 {
@@ -238,7 +239,7 @@ static void stream_free(struct stream *s)
 
 static size_t seg_len(const struct stream *s, size_t off)
 {
-	return s->len - off < MSS ? s->len - off : MSS;
+	return s->len - off < opt.seg ? s->len - off : opt.seg;
 }
 
 /* ---- One pass of each measurement ------------------------------------ */
@@ -258,7 +259,7 @@ static double pass_tx_engine(struct stream *s, bool verify)
 	if (tls_tx_init(&ctx, &p))
 		die("tls_tx_init failed");
 	t0 = now();
-	for (size_t off = 0; off < s->len; off += MSS) {
+	for (size_t off = 0; off < s->len; off += opt.seg) {
 		int ret = tls_tx_process(&ctx, ISN + (uint32_t)off, s->work + off,
 					 seg_len(s, off), NULL);
 
@@ -286,7 +287,7 @@ static double pass_rx_engine(struct stream *s, bool verify)
 	if (tls_rx_init(&ctx, &p))
 		die("tls_rx_init failed");
 	t0 = now();
-	for (size_t off = 0; off < s->len; off += MSS) {
+	for (size_t off = 0; off < s->len; off += opt.seg) {
 		int ret = tls_rx_process(&ctx, ISN + (uint32_t)off, s->work + off,
 					 seg_len(s, off), &res);
 
@@ -848,10 +849,10 @@ static void write_results(double loadavg)
 		"  \"machine\": {\"cpu_model\": \"%s\", \"online_cpus\": %ld, "
 		"\"pinned_cpu\": %d, \"loadavg_1min_at_start\": %.2f, \"openssl\": \"%s\"},\n"
 		"  \"params\": {\"seconds_per_sample\": %g, \"reps\": %d, \"mss\": %d, "
-		"\"tso_segments\": %d, \"contexts\": %d},\n  \"results\": [\n",
+		"\"engine_segment\": %zu, \"tso_segments\": %d, \"contexts\": %d},\n  \"results\": [\n",
 		opt.quick ? "true" : "false", cpu_model, sysconf(_SC_NPROCESSORS_ONLN),
 		opt.cpu, loadavg, OpenSSL_version(OPENSSL_VERSION), opt.secs, opt.reps,
-		MSS, TSO_SEGS, NR_CTX);
+		MSS, opt.seg, TSO_SEGS, NR_CTX);
 	for (unsigned int i = 0; i < npoints; i++) {
 		const struct point *p = &points[i];
 		struct stats s = stats(p->v, p->n), r = { 0 };
@@ -976,7 +977,8 @@ static void headlines(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: devsim-bench --out DIR [--quick] [--reps N] [--seconds S] "
-		"[--cpu N]\n");
+		"[--cpu N] [--segment BYTES]\n"
+		"  --segment: bytes per engine call (default the MSS, %d)\n", MSS);
 	exit(2);
 }
 
@@ -988,6 +990,7 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "cpu", required_argument, NULL, 'c' },
+		{ "segment", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double loadavg = 0;
@@ -1002,11 +1005,12 @@ int main(int argc, char **argv)
 		case 'r': opt.reps = atoi(optarg); break;
 		case 's': opt.secs = atof(optarg); break;
 		case 'c': opt.cpu = atoi(optarg); break;
+		case 'g': opt.seg = strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
 	if (!opt.out || optind != argc || opt.reps < 1 || opt.reps > MAX_REPS ||
-	    !(opt.secs > 0))
+	    !(opt.secs > 0) || opt.seg < 1 || opt.seg > TLS_RX_MAX_SEG)
 		usage();
 	if (mkdir(opt.out, 0755) && errno != EEXIST)
 		die("cannot create %s: %s", opt.out, strerror(errno));
