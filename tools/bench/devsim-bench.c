@@ -20,8 +20,8 @@
  * to OpenSSL's, every segment decrypted, every frame sent): a bench that
  * measured an error path would stop, not report.
  *
- * Time is the thread's CPU time. Writes device.csv (summary), device-samples.csv, device.json and
- * device.txt to --out DIR.
+ * Time is the thread's CPU time. Writes device.csv (summary),
+ * device-samples.csv, device.json and device.txt to --out DIR.
  */
 #include <endian.h>
 #include <errno.h>
@@ -567,7 +567,7 @@ enum { M_OPENSSL_ENC, M_OPENSSL_DEC, M_TX_ENGINE, M_RX_ENGINE, M_TX_PIPELINE, M_
 
 /*
  * All five rates of one cipher and record size, their passes taken in turn
- * (round robin, about a millisecond each) until each has opt.secs of timed
+ * (round robin, under a millisecond each) until each has opt.secs of timed
  * work: a load that comes and goes on a shared machine hits the engines
  * and OpenSSL alike, so their ratio holds.
  */
@@ -891,7 +891,8 @@ static void write_results(double loadavg)
 
 	fprintf(txt, "devsim against OpenSSL on one core (CPU %d: %s), %d reps of %gs,\n"
 		"median [min-max]; Gbit/s of record plaintext per CPU second of the bench "
-		"thread;\nratio = engine / OpenSSL in the same repetition\n\n", opt.cpu, cpu_model, opt.reps, opt.secs);
+		"thread;\nratio = engine / OpenSSL in the same repetition\n\n",
+		opt.cpu, cpu_model, opt.reps, opt.secs);
 	fprintf(txt, "%-11s %6s  %-22s %-22s %-20s %-22s\n", "cipher", "record",
 		"tx_engine", "tx_pipeline", "openssl_enc", "tx_engine/openssl");
 	for (unsigned int i = 0; i < npoints; i++) {
