@@ -7,10 +7,12 @@
 #   make check   deps + build + every test; ends with "N passed, N failed"
 #   make demo    boot the VM against devsim and show the NIC at work
 #   make fuzz    run each devsim fuzz target for FUZZ_SECONDS (default 600)
+#   make bench   measure the offload; results under build/bench/<time>/
+#                (or $BENCH_DIR): docs/benchmarks.md
 
 SUBDIRS := driver devsim tools
 
-.PHONY: all deps check demo fuzz clean $(SUBDIRS)
+.PHONY: all deps check demo fuzz bench clean $(SUBDIRS)
 
 all: $(SUBDIRS)
 
@@ -31,6 +33,10 @@ demo: deps
 
 fuzz:
 	$(MAKE) -C selftests/fuzz fuzz
+
+bench: deps
+	$(MAKE) all
+	tools/bench/tlsnic-bench
 
 clean:
 	for d in $(SUBDIRS) selftests/fuzz; do $(MAKE) -C $$d clean; done
