@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "../uapi/tlsnic.h"
 #include "tls_rec.h"
 
 #define TLS_REC_AAD_LEN		13
@@ -115,6 +116,29 @@ bool tls_rec_hist_agrees(const struct tls_rec_stream *s, uint64_t num,
 		    !tls_rec_agrees(&s->hist[i], num, off, len))
 			return false;
 	return true;
+}
+
+int tls_rec_from_create(const struct tlsnic_ctx_create *cc, unsigned int dir,
+			enum tls_rec_cipher *cipher, size_t *key_len,
+			uint64_t *rec_seq, uint32_t *tcp_seq)
+{
+	if (cc->dir != dir || cc->tls_version != TLSNIC_TLS_1_2)
+		return -EOPNOTSUPP;
+	switch (cc->cipher) {
+	case TLSNIC_CIPHER_AES_GCM_128:
+		*cipher = TLS_REC_AES_GCM_128;
+		*key_len = 16;
+		break;
+	case TLSNIC_CIPHER_AES_GCM_256:
+		*cipher = TLS_REC_AES_GCM_256;
+		*key_len = 32;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	*rec_seq = get_be64(cc->rec_seq);
+	*tcp_seq = le32toh(cc->tcp_seq);
+	return 0;
 }
 
 void tls_rec_hist_note(struct tls_rec_stream *s, uint64_t num, int64_t off,

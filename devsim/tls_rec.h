@@ -127,6 +127,17 @@ int tls_rec_stream_init(struct tls_rec_stream *s, enum tls_rec_dir dir,
 /* Free what the stream allocated and wipe it. */
 void tls_rec_stream_destroy(struct tls_rec_stream *s);
 
+struct tlsnic_ctx_create;
+
+/*
+ * What a CTX_CREATE body says that both directions use: the cipher, its
+ * key length, the first record's number and TCP seq. -EOPNOTSUPP unless it
+ * is for direction @dir (enum tlsnic_dir), TLS 1.2 and AES-GCM-128/256.
+ */
+int tls_rec_from_create(const struct tlsnic_ctx_create *cc, unsigned int dir,
+			enum tls_rec_cipher *cipher, size_t *key_len,
+			uint64_t *rec_seq, uint32_t *tcp_seq);
+
 /* Give @cur its own GCM context with @key (-ENOMEM, -EIO). */
 int tls_rec_cursor_init(const struct tls_rec_stream *s,
 			struct tls_rec_cursor *cur, const uint8_t *key);

@@ -20,14 +20,6 @@ static inline bool seq_before(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
-
 /* Forward only, and not by a wild jump (the segment is not checked yet). */
 static void tls_rx_ref_follow(struct tls_rx_ctx *ctx, uint32_t end)
 {
@@ -361,25 +353,13 @@ int tls_rx_init_from_create(struct tls_rx_ctx *ctx,
 	size_t key_len;
 	int ret;
 
-	if (cc->dir != TLSNIC_DIR_RX || cc->tls_version != TLSNIC_TLS_1_2)
-		return -EOPNOTSUPP;
-	switch (cc->cipher) {
-	case TLSNIC_CIPHER_AES_GCM_128:
-		p.cipher = TLS_REC_AES_GCM_128;
-		key_len = 16;
-		break;
-	case TLSNIC_CIPHER_AES_GCM_256:
-		p.cipher = TLS_REC_AES_GCM_256;
-		key_len = 32;
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
+	ret = tls_rec_from_create(cc, TLSNIC_DIR_RX, &p.cipher, &key_len,
+				  &p.rec_seq, &p.tcp_seq);
+	if (ret)
+		return ret;
 	memset(p.key, 0, sizeof(p.key));
 	memcpy(p.key, cc->key, key_len);
 	memcpy(p.salt, cc->salt, sizeof(p.salt));
-	p.rec_seq = get_be64(cc->rec_seq);
-	p.tcp_seq = le32toh(cc->tcp_seq);
 
 	ret = tls_rx_init(ctx, &p);
 	OPENSSL_cleanse(&p, sizeof(p));

@@ -30,14 +30,6 @@ static inline size_t min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
-
 /* The in-order state moved (at most a frame): move the reference along. */
 static void tls_tx_ref_follow(struct tls_tx_ctx *ctx)
 {
@@ -295,30 +287,20 @@ err:
 int tls_tx_init_from_create(struct tls_tx_ctx *ctx,
 			    const struct tlsnic_ctx_create *cc)
 {
+	enum tls_rec_cipher cipher;
 	struct tls_tx_params p;
 	size_t key_len;
 	int ret;
 
-	if (cc->dir != TLSNIC_DIR_TX || cc->tls_version != TLSNIC_TLS_1_2)
-		return -EOPNOTSUPP;
-	switch (cc->cipher) {
-	case TLSNIC_CIPHER_AES_GCM_128:
-		p.cipher = TLS_TX_AES_GCM_128;
-		key_len = 16;
-		break;
-	case TLSNIC_CIPHER_AES_GCM_256:
-		p.cipher = TLS_TX_AES_GCM_256;
-		key_len = 32;
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
+	ret = tls_rec_from_create(cc, TLSNIC_DIR_TX, &cipher, &key_len,
+				  &p.rec_seq, &p.tcp_seq);
+	if (ret)
+		return ret;
+	p.cipher = (enum tls_tx_cipher)cipher;
 	memset(p.key, 0, sizeof(p.key));
 	memcpy(p.key, cc->key, key_len);
 	memcpy(p.salt, cc->salt, sizeof(p.salt));
 	memcpy(p.iv, cc->iv, sizeof(p.iv));
-	p.rec_seq = get_be64(cc->rec_seq);
-	p.tcp_seq = le32toh(cc->tcp_seq);
 
 	ret = tls_tx_init(ctx, &p);
 	OPENSSL_cleanse(&p, sizeof(p));
