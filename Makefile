@@ -31,7 +31,7 @@ demo: deps
 	$(MAKE) all
 	tools/tlsnic-demo
 
-fuzz:
+fuzz: deps
 	$(MAKE) -C selftests/fuzz fuzz
 
 bench: deps
