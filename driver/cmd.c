@@ -9,8 +9,8 @@
  * in a NAPI context of their own, so event handlers run in softirq context
  * like the data path.
  *
- * Nothing that runs under rtnl waits for the device (ARCHITECTURE invariant
- * 10): CTX_DESTROY is posted, never waited for, from any context, and queued
+ * Nothing that runs under rtnl waits for the device (invariant 10,
+ * docs/invariants.md): CTX_DESTROY is posted, never waited for, from any context, and queued
  * here while the ring is full. A waited command that times out latches
  * "device not answering": later ones fail at once (kTLS stays in software)
  * until any message arrives from the device. A CTX_CREATE reply that comes

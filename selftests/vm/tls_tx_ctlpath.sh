@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The TLS control path with a device that stops answering commands
-# (ARCHITECTURE invariant 10), using devsim's --cmd-stall-file: while the
+# (invariant 10, docs/invariants.md), using devsim's --cmd-stall-file: while the
 # file exists devsim takes no command and sends no reply.
 #
 #  - 32 offloaded sockets live: keyed on the device (TlsTxDevice +32,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # CTX_CREATE replies that come after the driver gave up on them
-# (ARCHITECTURE invariant 10), using devsim's --cmd-delay-ms 3000: every
+# (invariant 10, docs/invariants.md), using devsim's --cmd-delay-ms 3000: every
 # reply to a context command is 1 s later than the driver's 2 s timeout.
 #
 #  - sockets keyed for offload fall back to software (TlsTxSw) and their
