@@ -980,6 +980,30 @@ static bool test_garbage_retransmissions(struct suite *s)
 	return ok;
 }
 
+/* Resync info that contradicts what the engine has seen. */
+struct bad_claim {
+	const char *what;
+	size_t frame;		/* stream offset of a 100-byte frame */
+	size_t start;		/* claimed record start */
+	uint64_t num;		/* claimed record number */
+};
+
+/* @b is refused (-EILSEQ) and the frame's bytes are left as they were. */
+static bool claim_refused(struct suite *s, struct tls_tx_ctx *ctx,
+			  const struct bad_claim *b, uint8_t *junk)
+{
+	struct tls_tx_resync rs;
+	bool ok;
+
+	resync_for(s, b->frame, false, &rs);
+	rs.rec_tcp_seq = seq_of(b->start);
+	rs.rec_seq = b->num;
+	memcpy(junk, s->plain + b->frame, 100);
+	ok = expect_ret(b->what, tls_tx_process(ctx, seq_of(b->frame), junk,
+						100, &rs), -EILSEQ);
+	return same(b->what, junk, s->plain + b->frame, 100, b->frame) && ok;
+}
+
 /*
  * Invariant 8: resync info that contradicts the records the engine has
  * seen would encrypt other bytes with keystream already on the wire (the
@@ -994,12 +1018,7 @@ static bool test_resync_conflict(struct suite *s)
 	const struct rec *r8 = &s->recs[8];	/* not seen: after the gap */
 	/* Records 0..4 seen before the gap. */
 	size_t first = s->recs[0].off, sent = r5->off;
-	const struct {
-		const char *what;
-		size_t frame;		/* stream offset of a 100-byte frame */
-		size_t start;		/* claimed record start */
-		uint64_t num;		/* claimed record number */
-	} bad[] = {
+	const struct bad_claim bad[] = {
 		{ "known number, later start", r7->off + 5000, r7->off + 16,
 		  r7->num },
 		{ "known number, earlier start", r7->off + 5000, r7->off - 32,
@@ -1030,17 +1049,8 @@ static bool test_resync_conflict(struct suite *s)
 		return false;
 	ok &= expect_ret("in order", run(s, &ctx, scratch, first,
 					 r8->off - first, NULL), 0);
-	for (size_t i = 0; i < 5; i++) {
-		resync_for(s, bad[i].frame, false, &rs);
-		rs.rec_tcp_seq = seq_of(bad[i].start);
-		rs.rec_seq = bad[i].num;
-		memcpy(junk, s->plain + bad[i].frame, 100);
-		ok &= expect_ret(bad[i].what, tls_tx_process(&ctx,
-				 seq_of(bad[i].frame), junk, 100, &rs),
-				 -EILSEQ);
-		ok &= same(bad[i].what, junk, s->plain + bad[i].frame, 100,
-			   bad[i].frame);
-	}
+	for (size_t i = 0; i < 5; i++)
+		ok &= claim_refused(s, &ctx, &bad[i], junk);
 	/* The right info for the same frame. */
 	resync_for(s, r7->off + 5000, false, &rs);
 	ok &= expect_ret("right info", run(s, &ctx, junk, r7->off + 5000, 100,
@@ -1067,15 +1077,7 @@ static bool test_resync_conflict(struct suite *s)
 	ok &= expect_ret("up to the gap", run(s, &ctx, scratch, first,
 					      sent - first, NULL), 0);
 	for (size_t i = 5; i < ARRAY_SIZE(bad); i++) {
-		resync_for(s, bad[i].frame, false, &rs);
-		rs.rec_tcp_seq = seq_of(bad[i].start);
-		rs.rec_seq = bad[i].num;
-		memcpy(junk, s->plain + bad[i].frame, 100);
-		ok &= expect_ret(bad[i].what, tls_tx_process(&ctx,
-				 seq_of(bad[i].frame), junk, 100, &rs),
-				 -EILSEQ);
-		ok &= same(bad[i].what, junk, s->plain + bad[i].frame, 100,
-			   bad[i].frame);
+		ok &= claim_refused(s, &ctx, &bad[i], junk);
 		ok &= tls_tx_next_seq(&ctx, &next) && next == seq_of(sent);
 	}
 	/* The driver's real info after the gap: accepted, OpenSSL's bytes. */
