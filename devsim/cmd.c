@@ -51,7 +51,7 @@ void dsim_cmd_identify_body(const struct dsim_port *p, struct tlsnic_identify *i
 		caps |= p->tls->caps & (TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TLS_RX |
 					 TLSNIC_CAP_TX_DROP_EVENT);
 	memset(id, 0, sizeof(*id));
-	id->abi_version = htole32(TLSNIC_ABI_VERSION);
+	id->abi_version = htole32(TLSNIC_ABI_VERSION_MIN);
 	id->caps = htole32(caps);
 	id->tls_versions = htole32(1U << TLSNIC_TLS_1_2);
 	id->ciphers = htole32(1U << TLSNIC_CIPHER_AES_GCM_128 | 1U << TLSNIC_CIPHER_AES_GCM_256);
@@ -74,7 +74,7 @@ static int cmd_identify(struct dsim_port *p, const struct tlsnic_msg_hdr *hdr,
 	if (cmd.reserved)
 		return cmd_reply(p, hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	/* The driver names the highest version it speaks; we speak only v1. */
-	if (le32toh(cmd.abi_version) < TLSNIC_ABI_VERSION)
+	if (le32toh(cmd.abi_version) < TLSNIC_ABI_VERSION_MIN)
 		return cmd_reply(p, hdr, TLSNIC_ST_UNSUPPORTED, NULL, 0);
 	dsim_cmd_identify_body(p, &id);
 	return cmd_reply(p, hdr, TLSNIC_ST_OK, &id, sizeof(id));
@@ -266,7 +266,7 @@ int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)
 	body_len = le32toh(hdr.len);
 	/* Nothing valid is that long: answer from the header alone. */
 	if (len > DSIM_CMD_MAX_LEN || le32toh(hdr.magic) != TLSNIC_ABI_MAGIC ||
-	    hdr.version != TLSNIC_ABI_VERSION || hdr.status || body_len != len - sizeof(hdr)) {
+	    hdr.version != TLSNIC_ABI_VERSION_MIN || hdr.status || body_len != len - sizeof(hdr)) {
 		p->cnt.cmd_bad++;
 		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	}

@@ -60,7 +60,7 @@ int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint
 		return -ENOSPC;
 	m = &q->slots[q->tail % DSIM_MSGQ_LEN];
 	hdr.magic = htole32(TLSNIC_ABI_MAGIC);
-	hdr.version = TLSNIC_ABI_VERSION;
+	hdr.version = TLSNIC_ABI_VERSION_MIN;
 	hdr.opcode = opcode;
 	hdr.status = htole16(status);
 	hdr.tag = htole32(tag);

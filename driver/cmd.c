@@ -60,7 +60,7 @@ static u8 *tlsnic_cmd_build(u8 opcode, u32 tag, const void *body, size_t len,
 		return NULL;
 	hdr = (void *)(buf + TLSNIC_VNET_HDR_LEN);
 	hdr->magic = cpu_to_le32(TLSNIC_ABI_MAGIC);
-	hdr->version = TLSNIC_ABI_VERSION;
+	hdr->version = TLSNIC_ABI_VERSION_MIN;
 	hdr->opcode = opcode;
 	hdr->tag = cpu_to_le32(tag);
 	hdr->len = cpu_to_le32(len);
@@ -256,7 +256,7 @@ static void tlsnic_cmd_probe_work(struct work_struct *work)
 						   struct tlsnic_cmd_chan,
 						   probe_work);
 	struct tlsnic_identify_cmd req = {
-		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
+		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION_MIN),
 	};
 	unsigned long flags;
 
@@ -312,8 +312,8 @@ static int tlsnic_status_to_errno(u16 status)
 }
 
 /*
- * Unsolicited device events. The TLS RX offload will consume resync requests.
- * TX drops go to the TX offload.
+ * Unsolicited device events: TX drops go to the TX offload. (RX resync
+ * requests travel in the RX metadata, not here.)
  */
 static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
 			     const void *body, u32 len)
@@ -321,13 +321,6 @@ static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
 	struct tlsnic_cmd_stats *stats = &priv->cmd.stats;
 
 	switch (opcode) {
-	case TLSNIC_EV_RX_RESYNC_REQ:
-		if (len != sizeof(struct tlsnic_rx_resync_req)) {
-			atomic64_inc(&stats->bad_msgs);
-			return;
-		}
-		atomic64_inc(&stats->events);
-		return;
 	case TLSNIC_EV_TX_DROP:
 		if (len != sizeof(struct tlsnic_tx_drop)) {
 			atomic64_inc(&stats->bad_msgs);
@@ -401,7 +394,7 @@ static void tlsnic_cmd_rx_msg(struct tlsnic_priv *priv, const u8 *buf,
 	body_len = le32_to_cpu(hdr->len);
 
 	if (le32_to_cpu(hdr->magic) != TLSNIC_ABI_MAGIC ||
-	    hdr->version != TLSNIC_ABI_VERSION || body_len > len)
+	    hdr->version != TLSNIC_ABI_VERSION_MIN || body_len > len)
 		goto bad;
 
 	/* Whatever it says, the device is answering again. */
@@ -601,7 +594,7 @@ fail_fast:
 int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info)
 {
 	struct tlsnic_identify_cmd req = {
-		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
+		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION_MIN),
 	};
 	struct tlsnic_identify id;
 	int err;
@@ -612,9 +605,9 @@ int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info)
 		return err;
 
 	info->abi_version = le32_to_cpu(id.abi_version);
-	if (info->abi_version != TLSNIC_ABI_VERSION) {
+	if (info->abi_version != TLSNIC_ABI_VERSION_MIN) {
 		dev_warn(&priv->vdev->dev, "device speaks ABI %u, driver %u\n",
-			 info->abi_version, TLSNIC_ABI_VERSION);
+			 info->abi_version, TLSNIC_ABI_VERSION_MIN);
 		return -EPROTONOSUPPORT;
 	}
 	info->caps = le32_to_cpu(id.caps);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause */
 /*
- * tlsnic device ABI, version 1.
+ * tlsnic device ABI, version 2 (a device or driver may also speak version 1).
  *
  * Shared by the driver (driver/) and the device (devsim/). The datasheet,
  * docs/device-interface.md, is the reference for every structure and rule
@@ -22,18 +22,29 @@
 #include <linux/types.h>
 
 #define TLSNIC_ABI_MAGIC	0x4e534c54	/* "TLSN" in memory order */
-#define TLSNIC_ABI_VERSION	1
+#define TLSNIC_ABI_VERSION	2	/* highest version defined here */
+#define TLSNIC_ABI_VERSION_MIN	1	/* lowest; IDENTIFY's header carries it */
 
 #define TLSNIC_DATA_QP		0	/* frames */
 #define TLSNIC_CMD_QP		1	/* commands, completions, events */
-#define TLSNIC_NUM_QP		2
+#define TLSNIC_NUM_QP		2	/* with one data queue pair */
+
+/*
+ * v2: a device may offer more data queue pairs (tlsnic_identify.data_qps).
+ * Data queue pair k is virtio queue pair 0 for k = 0 and k + 1 after that,
+ * so the command queue pair stays at 1.
+ */
+static inline __u16 tlsnic_data_qp(__u16 k)
+{
+	return k ? k + 1 : TLSNIC_DATA_QP;
+}
 
 /* ---- Command channel ------------------------------------------------- */
 
 /* Every message on the command queue pair starts with this header. */
 struct tlsnic_msg_hdr {
 	__le32 magic;		/* TLSNIC_ABI_MAGIC */
-	__u8 version;		/* TLSNIC_ABI_VERSION */
+	__u8 version;		/* version in use; IDENTIFY: TLSNIC_ABI_VERSION_MIN */
 	__u8 opcode;		/* enum tlsnic_opcode */
 	__le16 status;		/* enum tlsnic_status; 0 in commands */
 	__le32 tag;		/* chosen by the driver, echoed in the reply */
@@ -47,10 +58,10 @@ enum tlsnic_opcode {
 	TLSNIC_OP_IDENTIFY	= 0x01,	/* body: tlsnic_identify_cmd */
 	TLSNIC_OP_CTX_CREATE	= 0x02,	/* body: tlsnic_ctx_create */
 	TLSNIC_OP_CTX_DESTROY	= 0x03,	/* body: tlsnic_ctx_ref */
-	TLSNIC_OP_RX_RESYNC	= 0x04,	/* body: tlsnic_rx_resync */
+	TLSNIC_OP_RX_RESYNC	= 0x04,	/* v2, body: tlsnic_rx_resync */
 
 	/* Unsolicited events, device to driver (tag is 0). */
-	TLSNIC_EV_RX_RESYNC_REQ	= 0x41,	/* body: tlsnic_rx_resync_req */
+	TLSNIC_EV_RX_RESYNC_REQ	= 0x41,	/* v1 only, never sent: reserved */
 	TLSNIC_EV_TX_DROP	= 0x42,	/* body: tlsnic_tx_drop */
 };
 
@@ -61,6 +72,9 @@ enum tlsnic_status {
 	TLSNIC_ST_UNSUPPORTED	= 3,	/* version, cipher or direction */
 	TLSNIC_ST_NO_SPACE	= 4,	/* context table full */
 	TLSNIC_ST_BAD_HANDLE	= 5,	/* unknown or stale context handle */
+	TLSNIC_ST_STALE		= 6,	/* v2 RX_RESYNC: not the open request */
+	TLSNIC_ST_REFUSED	= 7,	/* v2 RX_RESYNC: contradicts the stream */
+	TLSNIC_ST_EXISTS	= 8,	/* v2 CTX_CREATE: flow has an RX context */
 };
 
 /* Device capabilities (tlsnic_identify.caps). */
@@ -70,6 +84,12 @@ enum tlsnic_status {
 #define TLSNIC_CAP_TLS_TX	(1U << 3)	/* inline TLS encryption */
 #define TLSNIC_CAP_TLS_RX	(1U << 4)	/* inline TLS decryption */
 #define TLSNIC_CAP_TX_DROP_EVENT (1U << 5)	/* reports TLS TX drops */
+/*
+ * v2: RX resync requests travel in the RX metadata of the frame holding
+ * the candidate header (Linux TLS_OFFLOAD_SYNC_TYPE_DRIVER_REQ). A device
+ * offers TLSNIC_CAP_TLS_RX only with a resync mode.
+ */
+#define TLSNIC_CAP_RX_RESYNC_REQ (1U << 6)
 
 /* TLS versions (tlsnic_identify.tls_versions, bit = 1 << enum value). */
 enum tlsnic_tls_version {
@@ -96,7 +116,7 @@ struct tlsnic_identify {
 	__le32 max_contexts;	/* per port, both directions together */
 	__le32 max_tso_bytes;	/* largest frame the device segments */
 	__le16 port;		/* device port number */
-	__le16 reserved;
+	__le16 data_qps;	/* v2: data queue pairs (v1: 0, meaning 1) */
 	char fw_version[20];	/* NUL-terminated */
 };
 
@@ -121,10 +141,14 @@ struct tlsnic_ctx_create {
 	__u8 family;		/* 4 or 6 */
 	__u8 key[32];		/* first 16 or 32 bytes used */
 	__u8 salt[4];		/* implicit nonce part */
-	__u8 iv[8];		/* explicit nonce of the first record */
+	__u8 iv[8];		/* TX: explicit nonce of the first record */
 	__u8 rec_seq[8];	/* big-endian number of the first record */
 	__le32 tcp_seq;		/* TCP sequence of the first record header */
-	/* The flow, as the device sees it on the wire for this direction. */
+	/*
+	 * The flow, as the device sees it on the wire for this direction:
+	 * for RX the peer's address and port are the source. RX contexts are
+	 * found by this flow; one per flow.
+	 */
 	__be32 saddr[4];	/* IPv4 in saddr[0] */
 	__be32 daddr[4];
 	__be16 sport;
@@ -137,17 +161,18 @@ struct tlsnic_ctx_ref {
 	__le32 reserved;
 };
 
-/* The driver tells the device where a record starts (answer to a request). */
+/*
+ * v2: the driver answers a resync request (TLSNIC_RX_F_TLS_RESYNC_REQ): the
+ * record whose header starts at tcp_seq has number rec_seq. Sequence
+ * numbers in this ABI are those of a header's first byte; Linux's RX
+ * resync API uses its last (+ 4).
+ */
 struct tlsnic_rx_resync {
 	__le32 handle;
-	__le32 tcp_seq;		/* TCP sequence of a record header */
+	__le32 tcp_seq;		/* TCP sequence of the header's first byte */
 	__u8 rec_seq[8];	/* big-endian number of that record */
-};
-
-/* The device asks for confirmation of a record header it found. */
-struct tlsnic_rx_resync_req {
-	__le32 handle;
-	__le32 tcp_seq;		/* TCP sequence of the candidate header */
+	__le32 resync_id;	/* of the request answered */
+	__le32 reserved;
 };
 
 /* Why the device dropped a TLS frame (tlsnic_tx_drop.reason). */
@@ -209,12 +234,14 @@ struct tlsnic_tx_meta {
 /* On the data RX queue, after the virtio-net header, before the frame. */
 #define TLSNIC_RX_F_CSUM_OK		(1U << 0)	/* L3/L4 checksums good */
 #define TLSNIC_RX_F_TLS_DECRYPTED	(1U << 1)	/* TLS payload is plaintext */
+#define TLSNIC_RX_F_TLS_RESYNC_REQ	(1U << 2)	/* v2: resync_* valid */
 
 struct tlsnic_rx_meta {
 	__le16 flags;		/* TLSNIC_RX_F_* */
 	__le16 reserved0;
-	__le32 ctx_handle;	/* when TLS_DECRYPTED */
-	__le32 reserved1[2];
+	__le32 ctx_handle;	/* v2: RX context of the flow, or HANDLE_NONE */
+	__le32 resync_seq;	/* RESYNC_REQ: candidate header's first byte */
+	__le32 resync_id;	/* RESYNC_REQ: echoed in RX_RESYNC */
 };
 
 #endif /* _UAPI_TLSNIC_H */

@@ -24,7 +24,7 @@ static size_t make_msg(uint8_t *buf, uint8_t opcode, uint32_t tag, const void *b
 {
 	struct tlsnic_msg_hdr h = {
 		.magic = htole32(TLSNIC_ABI_MAGIC),
-		.version = TLSNIC_ABI_VERSION,
+		.version = TLSNIC_ABI_VERSION_MIN,
 		.opcode = opcode,
 		.tag = htole32(tag),
 		.len = htole32(len),
@@ -60,7 +60,7 @@ static bool transact(uint8_t opcode, uint32_t tag, const void *body, uint32_t le
 
 	CHECK(dsim_cmd_process(&port, buf, n) == 0, "opcode %#x not answered", opcode);
 	CHECK(pop_reply(r), "no reply queued");
-	CHECK(le32toh(r->hdr.magic) == TLSNIC_ABI_MAGIC && r->hdr.version == TLSNIC_ABI_VERSION,
+	CHECK(le32toh(r->hdr.magic) == TLSNIC_ABI_MAGIC && r->hdr.version == TLSNIC_ABI_VERSION_MIN,
 	      "reply header");
 	CHECK(r->hdr.opcode == (opcode | TLSNIC_OP_REPLY), "reply opcode %#x", r->hdr.opcode);
 	CHECK(le32toh(r->hdr.tag) == tag, "tag %u want %u", le32toh(r->hdr.tag), tag);
@@ -160,7 +160,7 @@ static bool bad_headers(void)
 		}
 		CHECK(pop_reply(&r) && !dsim_msgq_peek(&port.msgq), "case %zu: one reply", i);
 		CHECK(le32toh(r.hdr.magic) == TLSNIC_ABI_MAGIC &&
-		      r.hdr.version == TLSNIC_ABI_VERSION &&
+		      r.hdr.version == TLSNIC_ABI_VERSION_MIN &&
 		      r.hdr.opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) &&
 		      le16toh(r.hdr.status) == TLSNIC_ST_BAD_MSG &&
 		      le32toh(r.hdr.tag) == 900 + i && r.body_len == 0 && r.hdr.len == 0,
@@ -561,13 +561,13 @@ static bool reply_queue_full(void)
 
 static bool events(void)
 {
-	struct tlsnic_rx_resync_req req = { .handle = htole32(5), .tcp_seq = htole32(77) };
+	struct tlsnic_tx_drop req = { .handle = htole32(5), .tcp_seq = htole32(77) };
 	struct reply r;
 
 	CHECK(reset_port(4), "init");
-	CHECK(dsim_port_post_event(&port, TLSNIC_EV_RX_RESYNC_REQ, &req, sizeof(req)) == 0, "post");
+	CHECK(dsim_port_post_event(&port, TLSNIC_EV_TX_DROP, &req, sizeof(req)) == 0, "post");
 	CHECK(pop_reply(&r), "queued");
-	CHECK(r.hdr.opcode == TLSNIC_EV_RX_RESYNC_REQ && r.hdr.tag == 0 && r.hdr.status == 0 &&
+	CHECK(r.hdr.opcode == TLSNIC_EV_TX_DROP && r.hdr.tag == 0 && r.hdr.status == 0 &&
 	      le32toh(r.hdr.len) == sizeof(req) && !memcmp(r.body, &req, sizeof(req)), "event");
 	return true;
 }
@@ -577,7 +577,7 @@ static bool overlong_message(void)
 {
 	struct tlsnic_msg_hdr h = {
 		.magic = htole32(TLSNIC_ABI_MAGIC),
-		.version = TLSNIC_ABI_VERSION,
+		.version = TLSNIC_ABI_VERSION_MIN,
 		.opcode = TLSNIC_OP_CTX_CREATE,
 		.tag = htole32(31),
 		.len = htole32(5000),

@@ -351,7 +351,7 @@ static bool rx_expect(const char *what, uint8_t *f, size_t len, bool ok, size_t 
 	      le16toh(meta.flags));
 	CHECK(!(le16toh(meta.flags) & TLSNIC_RX_F_TLS_DECRYPTED) &&
 	      le32toh(meta.ctx_handle) == TLSNIC_HANDLE_NONE && !meta.reserved0 &&
-	      !meta.reserved1[0] && !meta.reserved1[1], "%s: other meta fields", what);
+	      !meta.resync_seq && !meta.resync_id, "%s: other meta fields", what);
 	CHECK(counter_at(counter) == *(const uint64_t *)((const char *)&before + counter) + 1,
 	      "%s: counter", what);
 	CHECK(port.cnt.rx_csum_ok + port.cnt.rx_csum_bad + port.cnt.rx_csum_none ==

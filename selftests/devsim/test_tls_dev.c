@@ -146,7 +146,7 @@ static int command(uint8_t op, const void *body, uint32_t len, void *reply,
 	uint8_t msg[DSIM_CMD_MAX_LEN];
 	struct tlsnic_msg_hdr h = {
 		.magic = htole32(TLSNIC_ABI_MAGIC),
-		.version = TLSNIC_ABI_VERSION,
+		.version = TLSNIC_ABI_VERSION_MIN,
 		.opcode = op,
 		.tag = htole32(tag_seq++),
 		.len = htole32(len),

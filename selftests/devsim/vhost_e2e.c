@@ -188,7 +188,7 @@ static int command(uint16_t port, uint8_t opcode, const void *body, uint32_t len
 	uint8_t msg[256], *bufs[4];
 	struct tlsnic_msg_hdr h = {
 		.magic = htole32(TLSNIC_ABI_MAGIC),
-		.version = TLSNIC_ABI_VERSION,
+		.version = TLSNIC_ABI_VERSION_MIN,
 		.opcode = opcode,
 		.tag = htole32(next_tag),
 		.len = htole32(len),

@@ -79,7 +79,7 @@ static void one_command(struct dsim_port *p, uint8_t op, const uint8_t *data, si
 	if ((op & OP_FIX_HDR) && len >= sizeof(req)) {
 		memcpy(&req, msg, sizeof(req));
 		req.magic = htole32(TLSNIC_ABI_MAGIC);
-		req.version = TLSNIC_ABI_VERSION;
+		req.version = TLSNIC_ABI_VERSION_MIN;
 		req.opcode &= (uint8_t)~TLSNIC_OP_REPLY;
 		req.status = 0;
 		req.len = htole32((uint32_t)(len - sizeof(req)));
@@ -114,7 +114,7 @@ static void one_command(struct dsim_port *p, uint8_t op, const uint8_t *data, si
 	m = &p->msgq.slots[(p->msgq.tail - 1) % DSIM_MSGQ_LEN];
 	FZ_CHECK(m->len >= sizeof(rep) && m->len <= DSIM_MSG_MAX, "reply length %u", m->len);
 	memcpy(&rep, m->data, sizeof(rep));
-	FZ_CHECK(le32toh(rep.magic) == TLSNIC_ABI_MAGIC && rep.version == TLSNIC_ABI_VERSION,
+	FZ_CHECK(le32toh(rep.magic) == TLSNIC_ABI_MAGIC && rep.version == TLSNIC_ABI_VERSION_MIN,
 		 "reply header");
 	FZ_CHECK(rep.opcode == (req.opcode | TLSNIC_OP_REPLY) && rep.tag == req.tag,
 		 "reply opcode %#x tag %#x for %#x %#x", rep.opcode, le32toh(rep.tag),

@@ -146,7 +146,7 @@ static inline size_t fz_cmd_msg(uint8_t *out, uint8_t opcode, uint32_t tag,
 
 	memset(&h, 0, sizeof(h));
 	h.magic = htole32(TLSNIC_ABI_MAGIC);
-	h.version = TLSNIC_ABI_VERSION;
+	h.version = TLSNIC_ABI_VERSION_MIN;
 	h.opcode = opcode;
 	h.tag = htole32(tag);
 	h.len = htole32(body_len);

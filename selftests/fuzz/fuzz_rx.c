@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 "CSUM_OK %d, independent sums say %d",
 		 !!(le16toh(meta.flags) & TLSNIC_RX_F_CSUM_OK), want);
 	FZ_CHECK((port.cnt.rx_csum_ok == ok + 1) == want, "rx_csum_ok");
-	FZ_CHECK(!meta.reserved0 && !meta.reserved1[0] && !meta.reserved1[1], "reserved");
+	FZ_CHECK(!meta.reserved0 && !meta.resync_seq && !meta.resync_id, "reserved");
 	FZ_CHECK(!(le16toh(meta.flags) & ~(TLSNIC_RX_F_CSUM_OK | TLSNIC_RX_F_TLS_DECRYPTED)),
 		 "unknown RX flags %#x", le16toh(meta.flags));
 	if (!port.tls->rx) {

@@ -54,7 +54,7 @@ static void cmd_chunk(uint8_t op, uint8_t opcode, uint32_t tag, const void *body
 
 static void cmd_seeds(void)
 {
-	struct tlsnic_identify_cmd id = { .abi_version = htole32(TLSNIC_ABI_VERSION) };
+	struct tlsnic_identify_cmd id = { .abi_version = htole32(TLSNIC_ABI_VERSION_MIN) };
 	struct tlsnic_ctx_ref ref = { 0 };
 	struct tlsnic_rx_resync rs = { 0 };
 	struct tlsnic_ctx_create c;
