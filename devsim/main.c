@@ -99,7 +99,7 @@ static void usage(FILE *f)
 		"  --corrupt PCT       flip one bit of a frame's TCP/UDP payload, leaving\n"
 		"                      the checksum wrong (wire_corrupted)\n"
 		"  --corrupt-fix-csum  corrupt with a matching checksum (undetectable)\n"
-		"  --tls-corrupt PCT   change one byte of the TLS record that starts a TCP\n"
+		"  --tls-corrupt PCT   flip one bit of the TLS record that starts a TCP\n"
 		"                      frame's payload (ciphertext or tag) and fix the\n"
 		"                      TCP checksum, as an attacker on the path would:\n"
 		"                      PCT %% of such frames (wire_tls_corrupted)\n"

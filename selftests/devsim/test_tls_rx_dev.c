@@ -28,7 +28,7 @@
 
 #define ISN		0xffff8000U	/* sequence numbers wrap mid-stream */
 #define REC_SEQ0	7
-#define MAX_REC		24
+#define MAX_REC		64
 #define STREAM_MAX	(128 * 1024)
 #define FRAME_MAX	2048
 
@@ -50,6 +50,9 @@ static size_t nr_rec;
 
 /* ---- the reference stream ------------------------------------------- */
 
+static const size_t *rec_sizes = rec_plain;
+static size_t rec_count = ARRAY_SIZE(rec_plain);
+
 static bool make_stream(int ciph)
 {
 	const EVP_CIPHER *aead = ciph == TLSNIC_CIPHER_AES_GCM_128 ? EVP_aes_128_gcm() :
@@ -60,8 +63,8 @@ static bool make_stream(int ciph)
 		  RAND_bytes(salt, sizeof(salt)) == 1;
 
 	cipher = ciph;
-	for (i = 0; ok && i < ARRAY_SIZE(rec_plain); i++) {
-		size_t len = rec_plain[i], clen = len + 24;
+	for (i = 0; ok && i < rec_count && i < MAX_REC; i++) {
+		size_t len = rec_sizes[i], clen = len + 24;
 		uint8_t nonce[12], aad[13], *w = wire + off;
 		uint64_t num = htobe64(REC_SEQ0 + i);
 		int outl;
@@ -451,6 +454,69 @@ static bool gap_resync_v6(void)
 	return gap_resync(6);
 }
 
+/*
+ * A request nobody answers is asked again 32 records later with a new id:
+ * the old id is STALE from then on, the new one is taken.
+ */
+static bool unanswered_request_repeated(void)
+{
+	static size_t small[60];
+	uint32_t h, seq[4], id[4];
+	size_t off, n = 0, i, fl = 500;
+	struct rx_out o;
+	bool ok;
+
+	for (i = 0; i < ARRAY_SIZE(small); i++)
+		small[i] = 150 + 7 * i;
+	rec_sizes = small;
+	rec_count = ARRAY_SIZE(small);
+	ok = make_stream(TLSNIC_CIPHER_AES_GCM_128);
+	rec_sizes = rec_plain;
+	rec_count = ARRAY_SIZE(rec_plain);
+	CHECK(ok, "records");
+	if (!port_setup(2))
+		return false;
+	CHECK(rx_create(6, &h) == TLSNIC_ST_OK, "create");
+	for (off = 0; off < stream_len; off += fl) {
+		size_t len = stream_len - off < fl ? stream_len - off : fl;
+
+		if (off == 2 * fl)
+			continue;		/* lost */
+		rx_frame(6, off, len, false, &o);
+		if (!check_out(&o, 6, off, len, h))
+			return false;
+		if (!(o.flags & TLSNIC_RX_F_TLS_RESYNC_REQ))
+			continue;
+		CHECK(n < ARRAY_SIZE(seq), "too many requests");
+		seq[n] = le32toh(o.meta.resync_seq);
+		id[n] = le32toh(o.meta.resync_id);
+		CHECK(!n || id[n] != id[n - 1], "same id for a new request");
+		CHECK(!n || seq[n] != seq[n - 1], "same header asked for again");
+		n++;
+		if (n == 2)
+			break;
+	}
+	CHECK(n == 2, "%zu requests", n);
+	for (i = 0; i < nr_rec && rec_off[i] != seq[1] - ISN; i++)
+		;
+	CHECK(i < nr_rec, "second request %#x is no record header", seq[1]);
+	CHECK(rx_resync(h, seq[0], REC_SEQ0 + rec_at(seq[0] - ISN), id[0]) ==
+	      TLSNIC_ST_STALE, "answer to the first request");
+	CHECK(rx_resync(h, seq[1], REC_SEQ0 + i, id[1]) == TLSNIC_ST_OK, "answer");
+	for (off += fl; off < stream_len; off += fl) {
+		size_t len = stream_len - off < fl ? stream_len - off : fl;
+
+		rx_frame(6, off, len, false, &o);
+		if (!check_out(&o, 6, off, len, h))
+			return false;
+		if (rec_at(off) > i + 1 && rec_at(off) == rec_at(off + len - 1))
+			CHECK(o.flags & TLSNIC_RX_F_TLS_DECRYPTED, "not resumed at %zu", off);
+	}
+	CHECK(port.cnt.rx_tls_resync_req == 2 && port.cnt.rx_tls_resync_ok == 1 &&
+	      port.cnt.rx_tls_resync_stale == 1, "counters");
+	return true;
+}
+
 /* Does any 8-byte piece of @k appear in [mem, mem + n)? */
 static bool holds_key(const void *mem, size_t n, const uint8_t *k, size_t klen)
 {
@@ -739,6 +805,7 @@ int main(void)
 		{ "bad_checksum_untouched", bad_checksum_untouched },
 		{ "gap_resync_v4", gap_resync_v4 },
 		{ "gap_resync_v6", gap_resync_v6 },
+		{ "unanswered_request_repeated", unanswered_request_repeated },
 		{ "duplicate_and_destroy", duplicate_and_destroy },
 		{ "v1_driver", v1_driver },
 		{ "context_behind_data", context_behind_data },
