@@ -50,6 +50,7 @@ struct options {
 	struct dsim_wire_cfg wire;
 	const char *pcap_file;
 	bool tls_tx;
+	bool tls_rx;
 	double tls_tx_fail;
 	bool verbose;
 };
@@ -81,6 +82,8 @@ static void usage(FILE *f)
 		"                      device offers every offload it has)\n"
 		"  --tls-tx            ignored, for compatibility (TLS TX is on unless\n"
 		"                      --no-tls-tx)\n"
+		"  --no-tls-rx         no TLS RX engine: TLS_RX not advertised (v2\n"
+		"                      drivers), RX contexts refused\n"
 		"  --tls-tx-fail PCT   the TLS TX engine fails (drops, counts in\n"
 		"                      tx_tls_drop_injected, reports) PCT %% of the TLS\n"
 		"                      frames that arrive in order; seeded by --seed\n"
@@ -96,6 +99,10 @@ static void usage(FILE *f)
 		"  --corrupt PCT       flip one bit of a frame's TCP/UDP payload, leaving\n"
 		"                      the checksum wrong (wire_corrupted)\n"
 		"  --corrupt-fix-csum  corrupt with a matching checksum (undetectable)\n"
+		"  --tls-corrupt PCT   flip one bit of the TLS record that starts a TCP\n"
+		"                      frame's payload (ciphertext or tag) and fix the\n"
+		"                      TCP checksum, as an attacker on the path would:\n"
+		"                      PCT %% of such frames (wire_tls_corrupted)\n"
 		"  --seed N            fault stream seed (default 1); the same seed and\n"
 		"                      frame sequence give the same faults\n"
 		"  --pcap FILE         write every frame the wire delivers, after the\n"
@@ -150,7 +157,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL
+		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL, OPT_NO_TLS_RX, OPT_TLS_CORRUPT
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -161,6 +168,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
 		{ "no-tls-tx", no_argument, NULL, OPT_NO_TLS_TX },
 		{ "tls-tx-fail", required_argument, NULL, OPT_TLS_TX_FAIL },
+		{ "no-tls-rx", no_argument, NULL, OPT_NO_TLS_RX },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "loss", required_argument, NULL, OPT_LOSS },
@@ -168,6 +176,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "dup", required_argument, NULL, OPT_DUP },
 		{ "corrupt", required_argument, NULL, OPT_CORRUPT },
 		{ "corrupt-fix-csum", no_argument, NULL, OPT_CORRUPT_FIX_CSUM },
+		{ "tls-corrupt", required_argument, NULL, OPT_TLS_CORRUPT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "pcap", required_argument, NULL, OPT_PCAP },
 		{ NULL, 0, NULL, 0 }
@@ -178,6 +187,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->max_contexts = DSIM_MAX_CONTEXTS_DEFAULT;
 	o->wire.seed = 1;
 	o->tls_tx = true;
+	o->tls_rx = true;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SOCKET:
@@ -220,6 +230,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_TLS_TX:
 			o->tls_tx = false;
 			break;
+		case OPT_NO_TLS_RX:
+			o->tls_rx = false;
+			break;
 		case OPT_TLS_TX_FAIL:
 			if (parse_pct("tls-tx-fail", optarg, &o->tls_tx_fail))
 				return -1;
@@ -248,6 +261,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CORRUPT_FIX_CSUM:
 			o->wire.corrupt_fix_csum = true;
+			break;
+		case OPT_TLS_CORRUPT:
+			if (parse_pct("tls-corrupt", optarg, &o->wire.tls_corrupt))
+				return -1;
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, &o->wire.seed)) {
@@ -440,6 +457,7 @@ int main(int argc, char **argv)
 	cfg.cmd_delay_ms = o.cmd_delay_ms;
 	cfg.cmd_stall_path = o.cmd_stall_file;
 	cfg.tls_tx = o.tls_tx;
+	cfg.tls_rx = o.tls_rx;
 	cfg.verbose = o.verbose;
 	cfg.wire = &o.wire;
 	cfg.pcap_path = o.pcap_file;
