@@ -299,10 +299,14 @@ static bool tx_no_offload_passes_anything(void)
 	return true;
 }
 
-/* Random metadata in front of random frames: no crash, no overrun. */
+/*
+ * Random metadata in front of random frames on a port without a TLS
+ * engine: no crash, no overrun, and no TLS request reaches the wire.
+ */
 static bool tx_fuzz(void)
 {
 	struct frame_spec s = { .family = 4, .proto = 6, .payload = payload };
+	unsigned int tls_reqs = 0;
 	int i;
 
 	for (i = 0; i < 100000; i++) {
@@ -317,11 +321,13 @@ static bool tx_fuzz(void)
 		l = build_frame(frame, &s);
 		test_fill_random((uint8_t *)&m, sizeof(m));
 		if (i & 4) {	/* plausible values, so deeper code runs */
-			m.flags &= htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO);
+			m.flags &= htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS |
+					   TLSNIC_TX_F_TLS_RESYNC);
 			m.reserved0 = 0;
 			m.reserved1 = 0;
 			m.dump_len = 0;
-			m.ctx_handle = htole32(TLSNIC_HANDLE_NONE);
+			if (!(le16toh(m.flags) & TLSNIC_TX_F_TLS))
+				m.ctx_handle = htole32(TLSNIC_HANDLE_NONE);
 			m.gso_type &= 3;
 			m.csum_start = htole16((uint16_t)(l.l4 + (test_rand() % 3) - 1));
 			m.csum_offset = htole16((uint16_t)(test_rand() % 20));
@@ -333,9 +339,16 @@ static bool tx_fuzz(void)
 		capture_init(&cap, buf, len);
 		dsim_tx_process(&port, buf, len, &cap.out);
 		CHECK(!cap.bad_sends, "sent memory outside the buffer");
+		/* This port has no TLS engine: a TLS request never leaves. */
+		CHECK(!(le16toh(m.flags) & TLSNIC_TX_F_TLS) || !cap.n,
+		      "#%d: TLS request sent without an engine", i);
+		tls_reqs += !!(le16toh(m.flags) & TLSNIC_TX_F_TLS);
 		capture_free(&cap);
 		free(buf);
 	}
+	CHECK(tls_reqs > 10000 && counter_at(CNT(drop_tls_unsupported)) > 0,
+	      "%u TLS requests, %llu refused for want of an engine", tls_reqs,
+	      (unsigned long long)counter_at(CNT(drop_tls_unsupported)));
 	return true;
 }
 
