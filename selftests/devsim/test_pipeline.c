@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of devsim/pipeline.c: every malformed TX request is refused
- * with its own counter and nothing reaches the wire; RX checksum
- * verification sets CSUM_OK exactly when it should.
+ * with its own counter and nothing reaches the wire; random requests,
+ * TLS ones included, never crash the device nor put TLS plaintext on the
+ * wire; RX checksum verification sets CSUM_OK exactly when it should.
  */
 #include <endian.h>
 #include <stddef.h>
 
+#include "cmd.h"
 #include "devsim_test.h"
 #include "pipeline.h"
+#include "tls_dev.h"
 #include "wire_capture.h"
 
 static uint8_t txbuf[sizeof(struct tlsnic_tx_meta) + 70000];
@@ -296,10 +299,14 @@ static bool tx_no_offload_passes_anything(void)
 	return true;
 }
 
-/* Random metadata in front of random frames: no crash, no overrun. */
+/*
+ * Random metadata in front of random frames on a port without a TLS
+ * engine: no crash, no overrun, and no TLS request reaches the wire.
+ */
 static bool tx_fuzz(void)
 {
 	struct frame_spec s = { .family = 4, .proto = 6, .payload = payload };
+	unsigned int tls_reqs = 0;
 	int i;
 
 	for (i = 0; i < 100000; i++) {
@@ -314,11 +321,13 @@ static bool tx_fuzz(void)
 		l = build_frame(frame, &s);
 		test_fill_random((uint8_t *)&m, sizeof(m));
 		if (i & 4) {	/* plausible values, so deeper code runs */
-			m.flags &= htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO);
+			m.flags &= htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS |
+					   TLSNIC_TX_F_TLS_RESYNC);
 			m.reserved0 = 0;
 			m.reserved1 = 0;
 			m.dump_len = 0;
-			m.ctx_handle = htole32(TLSNIC_HANDLE_NONE);
+			if (!(le16toh(m.flags) & TLSNIC_TX_F_TLS))
+				m.ctx_handle = htole32(TLSNIC_HANDLE_NONE);
 			m.gso_type &= 3;
 			m.csum_start = htole16((uint16_t)(l.l4 + (test_rand() % 3) - 1));
 			m.csum_offset = htole16((uint16_t)(test_rand() % 20));
@@ -330,9 +339,382 @@ static bool tx_fuzz(void)
 		capture_init(&cap, buf, len);
 		dsim_tx_process(&port, buf, len, &cap.out);
 		CHECK(!cap.bad_sends, "sent memory outside the buffer");
+		/* This port has no TLS engine: a TLS request never leaves. */
+		CHECK(!(le16toh(m.flags) & TLSNIC_TX_F_TLS) || !cap.n,
+		      "#%d: TLS request sent without an engine", i);
+		tls_reqs += !!(le16toh(m.flags) & TLSNIC_TX_F_TLS);
 		capture_free(&cap);
 		free(buf);
 	}
+	CHECK(tls_reqs > 10000 && counter_at(CNT(drop_tls_unsupported)) > 0,
+	      "%u TLS requests, %llu refused for want of an engine", tls_reqs,
+	      (unsigned long long)counter_at(CNT(drop_tls_unsupported)));
+	return true;
+}
+
+/* ---- Random TLS requests -------------------------------------------- */
+
+/*
+ * A port with the TLS TX engine and a few contexts, and the plaintext TLS
+ * stream they describe: records of TLS_PLAIN_REC bytes of payload from
+ * stream offset TLS_PRE on (TCP seq TLS_SEQ0 + offset); what comes before
+ * is not TLS. Any payload byte of a record that leaves the device equal
+ * to the plaintext at its stream position, in a run, is a leak.
+ */
+#define TLS_PORT_ID	1
+#define TLS_SEQ0	0x7ffff000U	/* the stream crosses 2^31 */
+#define TLS_PRE		4096
+#define TLS_PLAIN_REC	1000
+#define TLS_REC_LEN	(13 + TLS_PLAIN_REC + 16)
+#define TLS_NREC	200
+#define TLS_STREAM	(TLS_PRE + TLS_NREC * TLS_REC_LEN)
+#define TLS_LEAK_RUN	6	/* random ciphertext: 2^-48 per position */
+#define TLS_NCTX	4
+
+static struct dsim_port tls_port;
+static uint8_t tls_stream[TLS_STREAM];
+static uint32_t tls_handles[TLS_NCTX + 2];	/* live, then destroyed ones */
+static uint32_t tls_cmd_tag = 1;
+
+static int tls_command(uint8_t op, const void *body, uint32_t len, void *reply,
+		       uint32_t reply_len)
+{
+	uint8_t msg[DSIM_CMD_MAX_LEN];
+	struct tlsnic_msg_hdr h = {
+		.magic = htole32(TLSNIC_ABI_MAGIC),
+		.version = TLSNIC_ABI_VERSION_MIN,
+		.opcode = op,
+		.tag = htole32(tls_cmd_tag++),
+		.len = htole32(len),
+	};
+	const struct dsim_msg *m;
+	struct tlsnic_msg_hdr rh;
+	int status;
+
+	/* TX_DROP events queued by the traffic: not what is asked here. */
+	while (dsim_msgq_peek(&tls_port.msgq))
+		dsim_msgq_pop(&tls_port.msgq);
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), body, len);
+	if (dsim_cmd_process(&tls_port, msg, sizeof(h) + len))
+		return -1;
+	m = dsim_msgq_peek(&tls_port.msgq);
+	if (!m)
+		return -1;
+	memcpy(&rh, m->data, sizeof(rh));
+	status = le16toh(rh.status);
+	if (reply && status == TLSNIC_ST_OK && le32toh(rh.len) == reply_len)
+		memcpy(reply, m->data + sizeof(rh), reply_len);
+	dsim_msgq_pop(&tls_port.msgq);
+	return status;
+}
+
+static bool tls_ctx_create(int family, uint32_t *handle)
+{
+	struct tlsnic_ctx_create c = {
+		.dir = TLSNIC_DIR_TX,
+		.tls_version = TLSNIC_TLS_1_2,
+		.cipher = TLSNIC_CIPHER_AES_GCM_128,
+		.family = (uint8_t)family,
+		.tcp_seq = htole32(TLS_SEQ0 + TLS_PRE),
+		.sport = htobe16(40000),
+		.dport = htobe16(443),
+	};
+	struct tlsnic_ctx_ref ref = { 0 };
+
+	test_fill_random(c.key, sizeof(c.key));
+	test_fill_random(c.salt, sizeof(c.salt));
+	memset(c.iv, 0, sizeof(c.iv));	/* the stream's nonces count from 0 */
+	if (family == 4) {
+		memcpy(c.saddr, test_src4, 4);
+		memcpy(c.daddr, test_dst4, 4);
+	} else {
+		memcpy(c.saddr, test_src6, 16);
+		memcpy(c.daddr, test_dst6, 16);
+	}
+	if (tls_command(TLSNIC_OP_CTX_CREATE, &c, sizeof(c), &ref, sizeof(ref)) !=
+	    TLSNIC_ST_OK)
+		return false;
+	*handle = le32toh(ref.handle);
+	return true;
+}
+
+/* Records 0..TLS_NREC-1 in the kernel's plaintext form, tag space zero. */
+static void tls_stream_make(void)
+{
+	unsigned int r;
+
+	test_fill_random(tls_stream, TLS_PRE);
+	for (r = 0; r < TLS_NREC; r++) {
+		uint8_t *rec = tls_stream + TLS_PRE + r * TLS_REC_LEN;
+
+		rec[0] = 23;
+		rec[1] = 3;
+		rec[2] = 3;
+		ref_wr16(rec + 3, TLS_REC_LEN - 5);
+		memset(rec + 5, 0, 8);
+		ref_wr32(rec + 9, r);	/* explicit nonce: iv 0 + record number */
+		test_fill_random(rec + 13, TLS_PLAIN_REC);
+		memset(rec + 13 + TLS_PLAIN_REC, 0, 16);
+	}
+}
+
+static bool tls_ctx_destroy(uint32_t handle)
+{
+	struct tlsnic_ctx_ref ref = { .handle = htole32(handle) };
+
+	return tls_command(TLSNIC_OP_CTX_DESTROY, &ref, sizeof(ref), NULL, 0) ==
+	       TLSNIC_ST_OK;
+}
+
+/* Context @c starts over with a new handle; its old one joins the stale. */
+static bool tls_ctx_renew(unsigned int c)
+{
+	uint32_t old = tls_handles[c];
+
+	if (!tls_ctx_destroy(old) || !tls_ctx_create(c & 1 ? 6 : 4, &tls_handles[c]))
+		return false;
+	tls_handles[TLS_NCTX + (test_rand() & 1)] = old;
+	return true;
+}
+
+static bool tls_setup(void)
+{
+	unsigned int i;
+
+	if (dsim_port_init(&tls_port, TLS_PORT_ID, 16))
+		return false;
+	tls_port.tls = &tls_dev_tx_ops;
+	tls_dev_counters_reset(TLS_PORT_ID);
+	tls_stream_make();
+	/* Two contexts destroyed: their handles are stale from then on. */
+	for (i = 0; i < TLS_NCTX + 2; i++)
+		if (!tls_ctx_create(i & 1 ? 6 : 4, &tls_handles[i]))
+			return false;
+	for (i = TLS_NCTX; i < TLS_NCTX + 2; i++)
+		if (!tls_ctx_destroy(tls_handles[i]))
+			return false;
+	return true;
+}
+
+/* Is stream offset @off payload of a record (not header, not tag)? */
+static bool tls_is_plain(int64_t off)
+{
+	int64_t in;
+
+	if (off < TLS_PRE || off >= TLS_STREAM)
+		return false;
+	in = (off - TLS_PRE) % TLS_REC_LEN;
+	return in >= 13 && in < 13 + TLS_PLAIN_REC;
+}
+
+/* The longest run of record plaintext at its own stream position in @f. */
+static size_t tls_leak_run(const uint8_t *f, size_t len, const struct frame_layout *l)
+{
+	size_t j, run = 0, worst = 0;
+	uint32_t seq;
+
+	if (len < l->l4 + 8 || len <= l->payload)
+		return 0;
+	seq = ref_rd32(f + l->l4 + 4);
+	for (j = l->payload; j < len; j++) {
+		int64_t off = (int32_t)(seq + (uint32_t)(j - l->payload) - TLS_SEQ0);
+
+		if (tls_is_plain(off) && f[j] == tls_stream[off])
+			run++;
+		else
+			run = 0;
+		if (run > worst)
+			worst = run;
+	}
+	return worst;
+}
+
+static uint64_t port_drops(const struct dsim_port *p)
+{
+	uint64_t sum = 0;
+	unsigned int j;
+
+	for (j = 0; j < dsim_counters_num(); j++)
+		if (!strncmp(dsim_counter_name(j), "drop_", 5))
+			sum += dsim_counter_value(&p->cnt, j);
+	return sum;
+}
+
+static uint64_t tls_drops(void)
+{
+	const struct tls_dev_counters *t = tls_dev_counters(TLS_PORT_ID);
+
+	return t->tx_tls_drop_bad_handle + t->tx_tls_drop_not_tcp +
+	       t->tx_tls_drop_no_sync_data + t->tx_tls_drop_dump_len +
+	       t->tx_tls_drop_bad_record + t->tx_tls_drop_resync_info +
+	       t->tx_tls_drop_resync_conflict + t->tx_tls_drop_error +
+	       t->tx_tls_drop_injected;
+}
+
+/* Random fields, with plausible values half of the time. */
+static void tls_random_meta(struct tlsnic_tx_meta *m, const struct frame_layout *l,
+			    int family, uint32_t seq, int i)
+{
+	static const uint16_t mss[] = { 536, 1000, 1448, 1460 };
+	uint32_t r = test_rand();
+
+	test_fill_random((uint8_t *)m, sizeof(*m));
+	if (i & 4)
+		return;
+	m->flags &= htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS |
+			    TLSNIC_TX_F_TLS_RESYNC);
+	if (r & 1)
+		m->flags |= htole16(TLSNIC_TX_F_TLS | TLSNIC_TX_F_CSUM);
+	m->reserved0 = 0;
+	m->reserved1 = 0;
+	m->csum_start = htole16((uint16_t)l->l4);
+	m->csum_offset = htole16(16);
+	if (le16toh(m->flags) & TLSNIC_TX_F_TSO) {
+		m->gso_type = family == 4 ? TLSNIC_GSO_TCPV4 : TLSNIC_GSO_TCPV6;
+		m->mss = htole16(mss[(r >> 1) & 3]);
+	} else {
+		m->gso_type = TLSNIC_GSO_NONE;
+		m->mss = 0;
+	}
+	switch ((r >> 3) & 7) {
+	case 0:
+		m->ctx_handle = htole32(TLSNIC_HANDLE_NONE);
+		break;
+	case 1:		/* destroyed */
+		m->ctx_handle = htole32(tls_handles[TLS_NCTX + ((r >> 6) & 1)]);
+		break;
+	case 2:		/* a live context's index with another generation */
+		m->ctx_handle = htole32(tls_handles[(r >> 6) % TLS_NCTX] +
+					(1U << TLSNIC_HANDLE_INDEX_BITS));
+		break;
+	case 3:		/* random */
+		break;
+	default:
+		m->ctx_handle = htole32(tls_handles[(r >> 6) % TLS_NCTX]);
+		break;
+	}
+	if (!(le16toh(m->flags) & TLSNIC_TX_F_TLS_RESYNC)) {
+		m->dump_len = 0;
+		return;
+	}
+	/* Resync info near the truth: a record start, or a bit off. */
+	{
+		uint32_t rec = (r >> 9) % TLS_NREC;
+		uint32_t rec_seq = TLS_SEQ0 + TLS_PRE + rec * TLS_REC_LEN;
+
+		if ((r >> 16) & 1)
+			rec_seq += (uint32_t)((r >> 17) % 40) - 20;
+		m->rec_tcp_seq = htole32(rec_seq);
+		memset(m->rec_seq, 0, sizeof(m->rec_seq));
+		m->rec_seq[7] = (uint8_t)(rec + ((r >> 23) & 1));
+		m->dump_len = seq - rec_seq < 3000 && (r >> 24) & 1 ?
+			      htole16((uint16_t)(seq - rec_seq)) : 0;
+	}
+}
+
+/*
+ * Random metadata, TLS flags and handles included (live, destroyed, wrong
+ * generation, random), in front of frames that carry the TLS stream at a
+ * random or an in-order position: the device sends or drops each, never
+ * crashes, never overruns, never sends a TLS record's plaintext, and
+ * counts what it drops.
+ */
+static bool tx_tls_fuzz(void)
+{
+	const struct tls_dev_counters *t = tls_dev_counters(TLS_PORT_ID);
+	struct frame_spec s = { .proto = 6, .tcp_flags = 0x18 };
+	uint32_t next[TLS_NCTX];
+	uint64_t tls_sent = 0, tls_dropped = 0;
+	int i;
+
+	for (i = 0; i < TLS_NCTX; i++)
+		next[i] = TLS_PRE;
+	for (i = 0; i < 100000; i++) {
+		struct tlsnic_tx_meta m;
+		struct frame_layout l;
+		uint64_t drops;
+		unsigned int k, c = test_rand() % TLS_NCTX;
+		size_t off, plen, len, dump = 0;
+		bool tls;
+		uint8_t *buf;
+		int ret;
+
+		s.family = c & 1 ? 6 : 4;
+		plen = 1 + test_rand() % 6000;
+		/* In order for context c half of the time, else anywhere. */
+		off = i & 8 ? next[c] : test_rand() % TLS_STREAM;
+		if (off + plen > TLS_STREAM) {
+			/* Context c is at the end: a new one, the old one stale. */
+			if (!tls_ctx_renew(c))
+				return false;
+			off = TLS_PRE;
+			next[c] = TLS_PRE;
+		}
+		s.seq = TLS_SEQ0 + (uint32_t)off;
+		s.payload = tls_stream + off;
+		s.payload_len = plen;
+		l = build_frame(frame, &s);
+		tls_random_meta(&m, &l, s.family, s.seq, i);
+		if (i & 8 && !(i & 4)) {
+			m.ctx_handle = htole32(tls_handles[c]);
+			m.flags &= htole16((uint16_t)~TLSNIC_TX_F_TLS_RESYNC);
+			m.dump_len = 0;
+		}
+		tls = le16toh(m.flags) & TLSNIC_TX_F_TLS;
+		if (le16toh(m.flags) & TLSNIC_TX_F_TLS_RESYNC)
+			dump = le16toh(m.dump_len);
+		len = sizeof(m) + dump + l.len;
+		if (test_rand() % 8 == 0)
+			len -= test_rand() % (l.len + dump);
+		buf = malloc(len);	/* exact size: ASan sees any overrun */
+		memcpy(buf, &m, sizeof(m));
+		/* The dump: the stream bytes before the frame, where there are. */
+		for (k = 0; k < dump && sizeof(m) + k < len; k++)
+			buf[sizeof(m) + k] = off + k >= dump ? tls_stream[off + k - dump] : 0;
+		if (len > sizeof(m) + dump)
+			memcpy(buf + sizeof(m) + dump, frame, len - sizeof(m) - dump);
+		drops = port_drops(&tls_port) + tls_drops();
+		capture_init(&cap, buf, len);
+		ret = dsim_tx_process(&tls_port, buf, len, &cap.out);
+		CHECK(!cap.bad_sends, "#%d: sent memory outside the buffer", i);
+		CHECK(ret < 0 ? cap.n == 0 : (unsigned int)ret == cap.n,
+		      "#%d: returned %d, sent %u", i, ret, cap.n);
+		CHECK(ret >= 0 || port_drops(&tls_port) + tls_drops() == drops + 1,
+		      "#%d: dropped (%d) but %llu drop counters moved", i, ret,
+		      (unsigned long long)(port_drops(&tls_port) + tls_drops() - drops));
+		for (k = 0; tls && k < cap.n; k++) {
+			size_t run = tls_leak_run(cap.frames[k], cap.lens[k], &l);
+
+			CHECK(run < TLS_LEAK_RUN, "#%d: frame %u of a TLS request carries "
+			      "%zu plaintext bytes (flags %#x, handle %#x, seq %#x)", i, k,
+			      run, le16toh(m.flags), le32toh(m.ctx_handle), s.seq);
+		}
+		if (tls) {
+			tls_sent += ret > 0;
+			tls_dropped += ret < 0;
+		}
+		if (ret > 0 && tls && m.ctx_handle == htole32(tls_handles[c]) &&
+		    off == next[c])
+			next[c] += plen;
+		capture_free(&cap);
+		free(buf);
+	}
+	/* Both outcomes happened, through the engine. */
+	CHECK(tls_sent > 1000 && tls_dropped > 1000 && t->tx_tls_encrypted_packets > 1000 &&
+	      t->tx_tls_drop_bad_handle > 100,
+	      "TLS requests sent %llu, dropped %llu, encrypted %llu, bad handle %llu",
+	      (unsigned long long)tls_sent, (unsigned long long)tls_dropped,
+	      (unsigned long long)t->tx_tls_encrypted_packets,
+	      (unsigned long long)t->tx_tls_drop_bad_handle);
+	printf("# TLS requests: %llu sent, %llu dropped; encrypted %llu, ooo %llu, "
+	       "bad handle %llu, bad record %llu, no sync data %llu\n",
+	       (unsigned long long)tls_sent, (unsigned long long)tls_dropped,
+	       (unsigned long long)t->tx_tls_encrypted_packets,
+	       (unsigned long long)t->tx_tls_ooo,
+	       (unsigned long long)t->tx_tls_drop_bad_handle,
+	       (unsigned long long)t->tx_tls_drop_bad_record,
+	       (unsigned long long)t->tx_tls_drop_no_sync_data);
 	return true;
 }
 
@@ -437,13 +819,15 @@ int main(void)
 		{ "tx_base_case_passes", tx_base_case_passes },
 		{ "tx_no_offload_passes_anything", tx_no_offload_passes_anything },
 		{ "tx_fuzz", tx_fuzz },
+		{ "tx_tls_fuzz", tx_tls_fuzz },
 		{ "rx_checksums", rx_checksums },
 	};
 	int ret;
 
-	if (dsim_port_init(&port, 0, 16))
+	if (dsim_port_init(&port, 0, 16) || !tls_setup())
 		return 1;
 	ret = run_tests(tests, ARRAY_SIZE(tests));
+	dsim_port_fini(&tls_port);
 	dsim_port_fini(&port);
 	return ret;
 }
