@@ -13,7 +13,8 @@
  * version 1, its body the driver's highest; the port then speaks the lower
  * of that and TLSNIC_ABI_VERSION, and any later message whose header names
  * another version is BAD_MSG. Until the first IDENTIFY (and after a device
- * reset) a port speaks v1. A v1 driver gets v1: no TLS_RX, no RX contexts,
+ * reset) a port speaks v1 and answers every other command BAD_MSG. A v1
+ * driver gets v1: no TLS_RX, no RX contexts,
  * no RX_RESYNC.
  *
  * Two faults of a device whose firmware is slow or hung, for testing the
@@ -289,6 +290,12 @@ int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)
 	    hdr.version != (hdr.opcode == TLSNIC_OP_IDENTIFY ? TLSNIC_ABI_VERSION_MIN :
 			    p->abi_version) ||
 	    hdr.status || body_len != len - sizeof(hdr)) {
+		p->cnt.cmd_bad++;
+		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
+	}
+
+	/* A driver that has not identified cannot know what it is talking to. */
+	if (!p->identified && hdr.opcode != TLSNIC_OP_IDENTIFY) {
 		p->cnt.cmd_bad++;
 		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	}

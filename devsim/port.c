@@ -11,6 +11,7 @@ int dsim_port_init(struct dsim_port *p, unsigned int id, uint32_t max_contexts)
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	dsim_port_set_version(p, TLSNIC_ABI_VERSION_MIN);
+	p->identified = false;
 	return dsim_ctx_table_init(&p->ctxs, max_contexts);
 }
 
@@ -24,6 +25,7 @@ void dsim_port_set_version(struct dsim_port *p, uint8_t v)
 {
 	p->abi_version = v;
 	p->msgq.version = v;
+	p->identified = true;
 }
 
 void dsim_port_ctx_destroy(struct dsim_port *p, struct dsim_ctx *ctx)
@@ -47,8 +49,9 @@ void dsim_port_reset(struct dsim_port *p)
 	/* Replies to a driver that is gone must not reach its successor. */
 	p->msgq.head = 0;
 	p->msgq.tail = 0;
-	/* The next driver negotiates afresh. */
+	/* The next driver negotiates afresh, and must identify first. */
 	dsim_port_set_version(p, TLSNIC_ABI_VERSION_MIN);
+	p->identified = false;
 }
 
 int dsim_msgq_push(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,

@@ -99,6 +99,8 @@ struct dsim_port {
 	const struct dsim_tls_ops *tls;
 	/* ABI version IDENTIFY negotiated; 1 until then and after a reset. */
 	uint8_t abi_version;
+	/* An IDENTIFY was answered since start or reset: commands allowed. */
+	bool identified;
 	struct dsim_msgq msgq;
 	/* Command channel faults (cmd.h): set by the glue. */
 	uint64_t cmd_delay_ns;	/* context command replies wait this long */

@@ -87,7 +87,11 @@ static bool reset_port(uint32_t max)
 {
 	dsim_port_fini(&port);
 	drv_version = TLSNIC_ABI_VERSION_MIN;
-	return dsim_port_init(&port, 3, max) == 0;
+	if (dsim_port_init(&port, 3, max))
+		return false;
+	/* As after a v1 driver's IDENTIFY; commands_before_identify has none. */
+	dsim_port_set_version(&port, TLSNIC_ABI_VERSION_MIN);
+	return true;
 }
 
 /* IDENTIFY as a driver speaking up to @v; the reply's body in @id. */
@@ -248,6 +252,45 @@ static struct tlsnic_ctx_create create_body(uint8_t dir, uint8_t cipher, uint8_t
 static struct tlsnic_ctx_create create_body_v(uint8_t dir)
 {
 	return create_body(dir, TLSNIC_CIPHER_AES_GCM_128, 4);
+}
+
+/*
+ * Until a driver has identified (after start and after every reset) the
+ * port answers anything but IDENTIFY with BAD_MSG and does nothing.
+ */
+static bool commands_before_identify(void)
+{
+	struct tlsnic_identify_cmd cmd = { .abi_version = htole32(1) };
+	struct tlsnic_ctx_create c = create_body_v(TLSNIC_DIR_TX);
+	struct tlsnic_ctx_ref ref = { .handle = 0 };
+	int round;
+	struct reply r;
+
+	CHECK(reset_port(8), "init");
+	for (round = 0; round < 2; round++) {
+		/* A fresh port (round 0), then one just reset (round 1). */
+		port.identified = false;
+		if (round)
+			dsim_port_reset(&port);
+		port.tls = &tls_dev_ops;
+		if (!transact(TLSNIC_OP_CTX_CREATE, 1, &c, sizeof(c), TLSNIC_ST_BAD_MSG, &r) ||
+		    !transact(TLSNIC_OP_CTX_DESTROY, 2, &ref, sizeof(ref), TLSNIC_ST_BAD_MSG, &r) ||
+		    !transact(0x77, 3, NULL, 0, TLSNIC_ST_BAD_MSG, &r))
+			return false;
+		CHECK(port.cnt.ctx_created == 0 && port.cnt.ctx_active == 0,
+		      "round %d: a context was created", round);
+		if (!transact(TLSNIC_OP_IDENTIFY, 4, &cmd, sizeof(cmd), TLSNIC_ST_OK, &r) ||
+		    !transact(TLSNIC_OP_CTX_CREATE, 5, &c, sizeof(c), TLSNIC_ST_OK, &r))
+			return false;
+		CHECK(port.cnt.ctx_created == 1 && port.cnt.cmd_bad == 3 * (uint64_t)(round + 1),
+		      "round %d: created %llu, cmd_bad %llu", round,
+		      (unsigned long long)port.cnt.ctx_created,
+		      (unsigned long long)port.cnt.cmd_bad);
+		port.cnt.ctx_created = 0;
+	}
+	dsim_port_reset(&port);
+	port.tls = NULL;
+	return true;
 }
 
 static bool create(struct tlsnic_ctx_create *c, uint16_t want, uint32_t *handle)
@@ -881,6 +924,7 @@ int main(void)
 	static const struct test_case tests[] = {
 		{ "identify", identify },
 		{ "version_negotiation", version_negotiation },
+		{ "commands_before_identify", commands_before_identify },
 		{ "rx_contexts", rx_contexts },
 		{ "bad_headers", bad_headers },
 		{ "bad_opcode", bad_opcode },

@@ -484,6 +484,7 @@ static bool tls_setup(void)
 
 	if (dsim_port_init(&tls_port, TLS_PORT_ID, 16))
 		return false;
+	dsim_port_set_version(&tls_port, TLSNIC_ABI_VERSION_MIN);	/* identified */
 	tls_port.tls = &tls_dev_tx_ops;
 	tls_dev_counters_reset(TLS_PORT_ID);
 	tls_stream_make();

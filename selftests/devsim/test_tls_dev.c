@@ -715,6 +715,8 @@ int main(void)
 		dsim_port_init(&port, 0, 4) == 0;
 	if (!ready)
 		diag("setup failed");
+	else
+		dsim_port_set_version(&port, TLSNIC_ABI_VERSION_MIN);	/* identified */
 	port.tls = &tls_dev_tx_ops;
 	tls_dev_counters_reset(port.id);
 

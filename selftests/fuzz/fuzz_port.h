@@ -47,6 +47,7 @@ static inline uint32_t fz_ctx_create(struct dsim_port *p, bool v6)
 static inline void fz_port_setup(struct dsim_port *p, bool with_contexts)
 {
 	FZ_CHECK(dsim_port_init(p, 0, FZ_MAX_CONTEXTS) == 0, "port init");
+	dsim_port_set_version(p, TLSNIC_ABI_VERSION_MIN);	/* identified, v1 */
 	p->tls = &tls_dev_tx_ops;
 	tls_dev_counters_reset(p->id);
 	if (with_contexts) {

@@ -399,6 +399,7 @@ static void port_open(struct dsim_port *p, uint32_t max)
 {
 	if (dsim_port_init(p, 0, max))
 		die("dsim_port_init failed");
+	dsim_port_set_version(p, TLSNIC_ABI_VERSION_MIN);	/* identified, v1 */
 	p->tls = &tls_dev_tx_ops;
 	tls_dev_counters_reset(0);
 }
