@@ -5,7 +5,7 @@
 #   make deps    install the Debian packages the project needs (root)
 #   make         build the module, devsim and the tools
 #   make check   deps + build + every test; ends with "N passed, N failed"
-#   make demo    boot the VM against devsim and show the NIC at work
+#   make demo    boot the VM once: offload vs software vs plain TCP, short A/B
 #   make fuzz    run each devsim fuzz target for FUZZ_SECONDS (default 600)
 #   make bench   measure the offload; results under build/bench/<time>/
 #                (or $BENCH_DIR): docs/benchmarks.md

@@ -12,6 +12,8 @@
  *                      and sets TCP_ULP "tls" + SOL_TLS TLS_TX/TLS_RX itself,
  *                      with the record sequence numbers OpenSSL already used.
  *   --ktls none        plain SSL_read/SSL_write: the userspace oracle peer.
+ *   --ktls plain       no TLS at all: plain TCP through the same code paths,
+ *                      the baseline of tools/bench (both ends must say so).
  *
  * A connection carries one or more transfers per direction (--bytes LIST),
  * each framed as
@@ -84,12 +86,12 @@
 /* Longest --read-ahead pause after our Finished (see stall_for_peer_data). */
 #define READ_AHEAD_STALL_MS 15000
 
-enum ktls_mode { KTLS_NONE, KTLS_OPENSSL, KTLS_SETSOCKOPT };
+enum ktls_mode { KTLS_NONE, KTLS_OPENSSL, KTLS_SETSOCKOPT, KTLS_PLAIN };
 enum send_method { SEND_WRITE, SEND_SEND, SEND_SENDFILE, SEND_SPLICE, SEND_MORE };
 enum recv_method { RECV_DEFAULT, RECV_SSL, RECV_RECV, RECV_READ };
 enum cipher { CIPHER_AES128GCM, CIPHER_AES256GCM };
 
-static const char *const ktls_mode_names[] = { "none", "openssl", "setsockopt" };
+static const char *const ktls_mode_names[] = { "none", "openssl", "setsockopt", "plain" };
 static const char *const send_method_names[] = { "write", "send", "sendfile", "splice", "more" };
 static const char *const recv_method_names[] = { "default", "ssl", "recv", "read" };
 static const char *const cipher_names[] = { "aes128gcm", "aes256gcm" };
@@ -108,6 +110,7 @@ struct options {
 	bool zerocopy;			/* TLS_TX_ZEROCOPY_RO */
 	bool parallel;
 	bool verbose;
+	bool no_hash;			/* --no-hash: a benchmark's data, not checked */
 	uint64_t bytes[MAX_TRANSFERS];	/* --bytes LIST */
 	unsigned int ntransfers;
 	bool bytes_set;
@@ -458,14 +461,16 @@ static int payload_open(struct conn *c, struct payload *p, unsigned int idx)
 			return -1;
 		}
 		p->len = st.st_size;
-		return payload_hash_fd(c, p);
+		return o->no_hash ? 0 : payload_hash_fd(c, p);
 	}
 	p->len = o->bytes[idx];
 	if (need_file) {
 		if (payload_tmpfile(c, p) < 0)
 			return -1;
-		return payload_hash_fd(c, p);
+		return o->no_hash ? 0 : payload_hash_fd(c, p);
 	}
+	if (o->no_hash)
+		return 0;
 	/* generated on the fly: hash a throw-away copy of the stream first */
 	{
 		struct payload_gen g = c->gen;
@@ -1020,7 +1025,7 @@ static enum recv_method conn_recv_method(const struct conn *c)
 {
 	if (c->o->recv != RECV_DEFAULT)
 		return c->o->recv;
-	return c->o->ktls == KTLS_SETSOCKOPT ? RECV_RECV : RECV_SSL;
+	return c->o->ktls == KTLS_SETSOCKOPT || c->o->ktls == KTLS_PLAIN ? RECV_RECV : RECV_SSL;
 }
 
 /* --ktls openssl: check that OpenSSL handed the directions we use to the kernel. */
@@ -1198,6 +1203,15 @@ static ssize_t conn_read(struct conn *c, void *buf, size_t len)
 	}
 	if (c->peer_closed)
 		return 0;
+	if (c->o->ktls == KTLS_PLAIN) {
+		do
+			n = m == RECV_READ ? read(c->fd, buf, len) : recv(c->fd, buf, len, 0);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			report_recv_errno(c, m == RECV_READ ? "read" : "recv");
+		c->peer_closed = n == 0;
+		return n;
+	}
 	if (m == RECV_SSL) {
 		n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : len);
 		if (n > 0)
@@ -1284,7 +1298,7 @@ static int conn_write_all(struct conn *c, const void *buf, size_t len, int flags
 	while (len) {
 		ssize_t n;
 
-		if (!c->ktls_tx || c->o->ktls == KTLS_OPENSSL) {
+		if ((!c->ktls_tx || c->o->ktls == KTLS_OPENSSL) && c->o->ktls != KTLS_PLAIN) {
 			size_t want = len > INT_MAX ? INT_MAX : len;
 
 			n = SSL_write(c->ssl, p, want);
@@ -1356,7 +1370,7 @@ static int send_buffered(struct conn *c, struct payload *p, off_t off, uint64_t 
 					 got < 0 ? strerror(errno) : "short read");
 				return -1;
 			}
-		} else {
+		} else if (!o->no_hash) {
 			gen_fill(&c->gen, c->buf, n);
 		}
 		if (o->ktls != KTLS_SETSOCKOPT && o->send == SEND_WRITE)
@@ -1463,7 +1477,7 @@ static void print_result(struct conn *c, const char *dir, unsigned int idx, uint
 	       "ctrl_records=%" PRIu64 " secs=%.3f result=%s\n",
 	       c->o->server ? "server" : "client", dir, bytes, shahex, c->ktls_tx, c->ktls_rx,
 	       mbps, c->id, idx, ktls_mode_names[c->o->ktls],
-	       SSL_version(c->ssl) == TLS1_3_VERSION ? "1.3" : "1.2",
+	       !c->ssl ? "none" : SSL_version(c->ssl) == TLS1_3_VERSION ? "1.3" : "1.2",
 	       cipher_names[c->o->cipher],
 	       !strcmp(dir, "tx") ? send_method_names[c->o->send] :
 				    recv_method_names[conn_recv_method(c)],
@@ -1611,7 +1625,8 @@ static int transfer_recv(struct conn *c, unsigned int idx, bool *more)
 			EVP_MD_CTX_free(md);
 			return -1;
 		}
-		EVP_DigestUpdate(md, c->buf, n);
+		if (!o->no_hash)
+			EVP_DigestUpdate(md, c->buf, n);
 		left -= n;
 	}
 	EVP_DigestFinal_ex(md, sha, NULL);
@@ -1620,7 +1635,10 @@ static int transfer_recv(struct conn *c, unsigned int idx, bool *more)
 		return -1;
 
 	hex(a, sha, SHA256_LEN);
-	if (memcmp(sha, announced, SHA256_LEN)) {
+	if (o->no_hash) {
+		/* --no-hash: the sender announced zeros; nothing to compare */
+		memset(sha, 0, SHA256_LEN);
+	} else if (memcmp(sha, announced, SHA256_LEN)) {
 		hex(b, announced, SHA256_LEN);
 		conn_err(c, "transfer %u: SHA-256 mismatch: received data hashes to %s, "
 			 "sender announced %s", idx, a, b);
@@ -1701,6 +1719,14 @@ static int conn_send_close_notify(struct conn *c)
 	struct cmsghdr *cmsg;
 	int r;
 
+	if (c->o->ktls == KTLS_PLAIN) {
+		/* plain TCP: our FIN stands for close_notify */
+		if (shutdown(c->fd, SHUT_WR) < 0) {
+			conn_err(c, "shutdown: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (!c->ktls_tx || c->o->ktls == KTLS_OPENSSL) {
 		/* OpenSSL (with or without kTLS TX) writes the alert itself */
 		r = SSL_shutdown(c->ssl);
@@ -1751,6 +1777,8 @@ static int conn_handshake(struct conn *c)
 {
 	int r;
 
+	if (c->o->ktls == KTLS_PLAIN)
+		return 0;
 	c->ssl = SSL_new(ssl_ctx);
 	if (!c->ssl || !SSL_set_ex_data(c->ssl, conn_ex_index, c) ||
 	    !SSL_set_fd(c->ssl, c->fd)) {
@@ -1781,6 +1809,7 @@ static int conn_handshake(struct conn *c)
 		r = ktls_check_openssl(c);
 		break;
 	case KTLS_NONE:
+	case KTLS_PLAIN:
 		return 0;
 	}
 	if (r || !c->o->zerocopy || !c->ktls_tx)
@@ -1835,6 +1864,8 @@ static int run_conn(unsigned int id, int fd)
 	gen_init(&c.gen, opt.seed + id);
 	c.buf = malloc(IO_BUF_LEN);
 	c.rec = malloc(TLS_MAX_PLAIN);
+	if (c.buf && opt.no_hash)	/* one buffer of data, sent over and over */
+		gen_fill(&c.gen, c.buf, IO_BUF_LEN);
 	if (!c.buf || !c.rec) {
 		conn_err(&c, "out of memory");
 		if (!opt.server && opt.parallel)
@@ -2045,8 +2076,9 @@ static void usage(FILE *f)
 "  --cipher aes128gcm|aes256gcm\n"
 "                          ECDHE-RSA-AES128-GCM-SHA256 / ECDHE-RSA-AES256-GCM-SHA384\n"
 "                          (TLS 1.3: TLS_AES_128_GCM_SHA256 / TLS_AES_256_GCM_SHA384)\n"
-"  --ktls openssl|setsockopt|none\n"
-"                          who keys kernel TLS (default setsockopt; none = userspace TLS)\n"
+"  --ktls openssl|setsockopt|none|plain\n"
+"                          who keys kernel TLS (default setsockopt; none = userspace TLS;\n"
+"                          plain = no TLS, plain TCP, both ends)\n"
 "  --allow-no-ktls         with --ktls openssl: go on if OpenSSL did not enable kTLS\n"
 "  --dir tx|rx|both        what this end does (default: client tx, server rx);\n"
 "                          both = client sends first, then the server\n"
@@ -2079,6 +2111,9 @@ static void usage(FILE *f)
 "                          wait up to --timeout for DIR/resume, print \"pause: conn=..\n"
 "                          sent=N resumed\", send the rest: a test acts on a connection\n"
 "                          that is provably mid-transfer\n"
+"  --no-hash               benchmark: send one buffer over and over (or the file as it is)\n"
+"                          and announce a zero SHA-256; the receiver hashes and checks\n"
+"                          nothing (both ends; for CPU cost, not for correctness)\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
@@ -2151,7 +2186,7 @@ int main(int argc, char **argv)
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
 	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
-	       O_PAUSE_AFTER, O_BARRIER };
+	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2178,6 +2213,7 @@ int main(int argc, char **argv)
 		{ "tmpdir", required_argument, NULL, O_TMPDIR },
 		{ "pause-after", required_argument, NULL, O_PAUSE_AFTER },
 		{ "barrier", required_argument, NULL, O_BARRIER },
+		{ "no-hash", no_argument, NULL, O_NO_HASH },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -2209,7 +2245,7 @@ int main(int argc, char **argv)
 			opt.cipher = lookup(optarg, cipher_names, 2, "--cipher");
 			break;
 		case O_KTLS:
-			opt.ktls = lookup(optarg, ktls_mode_names, 3, "--ktls");
+			opt.ktls = lookup(optarg, ktls_mode_names, 4, "--ktls");
 			break;
 		case O_ALLOW:
 			opt.allow_no_ktls = true;
@@ -2282,6 +2318,9 @@ int main(int argc, char **argv)
 		case O_BARRIER:
 			opt.barrier = optarg;
 			break;
+		case O_NO_HASH:
+			opt.no_hash = true;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -2317,6 +2356,8 @@ int main(int argc, char **argv)
 	    opt.send != SEND_SENDFILE)
 		die("--send %s bypasses OpenSSL and so cannot be combined with --allow-no-ktls",
 		    send_method_names[opt.send]);
+	if (opt.no_hash && opt.nexpect)
+		die("--no-hash and --expect-sha256 exclude each other");
 	if (pause_set != !!opt.barrier)
 		die("--pause-after and --barrier go together");
 	if (opt.barrier && (!opt.tx || opt.count != 1))

@@ -1,14 +1,21 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""KTAP: `make bench`'s native part writes well-formed, complete results.
+"""KTAP: `make bench` writes well-formed, complete results.
 
-Runs tools/bench/tlsnic-bench --quick (tiny durations) into a temporary run
-directory and checks the files, not the timings: every metric for every
+Runs tools/bench/tlsnic-bench --quick (tiny durations; the guest part boots
+tools/tlsnic-vm once, a couple of minutes) into a temporary run directory
+and checks the files, not the timings. Native part: every metric for every
 cipher and record size (the list below, written independently of the
 bench), every column, values positive and finite, min <= median <= max,
 the samples behind each median, CSV and JSON saying the same, ratios where
 and only where a reference is named, the text table, the `openssl speed`
-cross-check and the plot.
+cross-check and the plot. Guest A/B (ab.*): a sample for every mode, size
+and repetition, "not offered" exactly where the device lacks the offload
+(and then no number), the counters proving each mode (device sockets and
+device crypto when offloaded, none in software or plain TCP), the summary
+and headline ratios recomputed from the samples, the text table (stating
+TCG), the plot, and the same summary when the recorded guest output is
+analysed again (--vm-log).
 """
 
 import csv
@@ -93,7 +100,7 @@ class Run:
 
 def t_bench_runs(run):
     check(run.rc == 0, "tlsnic-bench --quick exited %s:\n%s", run.rc, run.log[-2000:])
-    check("not part of this run yet" in run.log, "the run does not say the VM part did not run")
+    check("vm: plot" in run.log, "the run does not name the guest A/B's plot")
 
 
 def t_summary_csv_complete(run):
@@ -222,6 +229,204 @@ def t_plot_written(run):
     check(os.path.getsize(run.path("device.png")) > 1000, "device.png is tiny")
 
 
+# ---------------------------------------------------------------------------
+# The guest A/B (ab.*): written independently of tools/bench/tlsnic-bench.
+
+AB_MODES = ("plain", "software", "tx", "rx", "both")
+AB_SIZES = ("1K", "16K", "256K", "sendfile")
+CONN_MODES = ("software", "tx")
+AB_QUICK_REPS = 1
+AB_BULK_METRICS = {"mb_s": "MB/s", "tx_cpu_s_per_gb": "cpu_s/GB", "rx_cpu_s_per_gb": "cpu_s/GB"}
+AB_CONN_METRICS = dict(AB_BULK_METRICS, conn_s="conn/s", tx_cpu_ms_per_conn="cpu_ms/conn")
+AB_SUMMARY_COLUMNS = ["kind", "mode", "size", "metric", "unit", "status", "reps", "median",
+                      "min", "max"]
+AB_RATIO_COLUMNS = ["ratio", "kind", "size", "metric", "numerator", "denominator", "status",
+                    "median", "min", "max", "target", "meets_target"]
+# the headline ratios the issue asks for, with the points they divide
+AB_HEADLINES = {
+    "sender_cpu_tx_offload_vs_software": ("bulk", "tx_cpu_s_per_gb", "tx", "software"),
+    "receiver_cpu_rx_offload_vs_software": ("bulk", "rx_cpu_s_per_gb", "rx", "software"),
+    "rate_both_vs_plain": ("bulk", "mb_s", "both", "plain"),
+    "conn_rate_tx_offload_vs_software": ("conn", "conn_s", "tx", "software"),
+}
+
+
+def ab_doc(run):
+    with open(run.path("ab.json")) as f:
+        return json.load(f)
+
+
+def needs(mode):
+    return {"tx": ("tx",), "rx": ("rx",), "both": ("tx", "rx")}.get(mode, ())
+
+
+def ab_expected(doc):
+    """(kind, mode, size) -> 'ok' or 'not_offered', from what the device offered."""
+    offered = doc["env"]["offered"]
+    want = {}
+    for mode in AB_MODES:
+        st = "not_offered" if any(not offered[d] for d in needs(mode)) else "ok"
+        for size in AB_SIZES:
+            want[("bulk", mode, size)] = st
+    for mode in CONN_MODES:
+        want[("conn", mode, "10KB")] = "not_offered" if any(
+            not offered[d] for d in needs(mode)) else "ok"
+    return want
+
+
+def t_ab_env(run):
+    doc = ab_doc(run)
+    check(doc.get("tcg") is True, "ab.json: tcg is %r", doc.get("tcg"))
+    env = doc["env"]
+    check(env["cpus"] == 2, "ab.json: the guest had %s vCPUs", env["cpus"])
+    check(set(env["offered"]) == {"tx", "rx"}, "ab.json: offered %s", env["offered"])
+    check(env["offered"]["tx"] is True, "the device does not offer TLS TX offload")
+    for dev, cpu in (("eth0", 0), ("eth1", 1)):
+        irq = env["irqs"][dev]
+        check(irq["cpu"] == cpu and irq["irqs"], "ab.json: %s interrupts %s", dev, irq)
+    check(env["reps"] == AB_QUICK_REPS, "ab.json: %s reps", env["reps"])
+
+
+def t_ab_samples_complete(run):
+    doc = ab_doc(run)
+    want = ab_expected(doc)
+    got = {}
+    for s in doc["samples"]:
+        got.setdefault((s["kind"], s["mode"], s["size"]), []).append(s)
+    check(set(got) == set(want), "ab.json samples: missing %s, unexpected %s",
+          sorted(set(want) - set(got)), sorted(set(got) - set(want)))
+    for k, st in want.items():
+        reps = sorted(s["rep"] for s in got[k])
+        check(reps == list(range(1, AB_QUICK_REPS + 1)), "%s: reps %s", k, reps)
+        for s in got[k]:
+            check(s["status"] == st, "%s rep %s: status %s, want %s (%s)", k, s["rep"],
+                  s["status"], st, s.get("error") or s.get("offload_check"))
+            if st != "ok":
+                check("mb_s" not in s, "%s: a number for a mode that was not offered", k)
+                continue
+            metrics = AB_CONN_METRICS if k[0] == "conn" else AB_BULK_METRICS
+            for m in metrics:
+                number(s[m], "%s %s" % (k, m))
+            check(math.isclose(s["mb_s"], s["bytes"] / s["secs"] / 1e6, rel_tol=1e-6),
+                  "%s: MB/s is not bytes/secs/1e6", k)
+            check(math.isclose(s["tx_cpu_s_per_gb"], s["cpu_tx_s"] / (s["bytes"] / 1e9),
+                               rel_tol=1e-6), "%s: sender CPU/GB is not CPU s / GB", k)
+
+
+def t_ab_counters_prove_the_mode(run):
+    """Offloaded points show device sockets and device crypto; the others none."""
+    for s in ab_doc(run)["samples"]:
+        if s["status"] != "ok":
+            continue
+        c, mode, k = s["counters"], s["mode"], (s["kind"], s["mode"], s["size"])
+        tx_dev = c.get("a.TlsTxDevice", 0) > 0 and c.get("eth0.tx_tls_encrypted_packets", 0) > 0
+        if mode == "plain":
+            check(not any(c.get(x, 0) for x in ("a.TlsTxSw", "a.TlsTxDevice", "b.TlsRxSw",
+                                                "b.TlsRxDevice")), "%s: TLS counters moved", k)
+        elif "tx" in needs(mode):
+            check(tx_dev, "%s: TX offloaded but TlsTxDevice/tx_tls_encrypted_packets still", k)
+        else:
+            check(c.get("a.TlsTxSw", 0) > 0 and not c.get("eth0.tx_tls_encrypted_packets", 0),
+                  "%s: TX software but counters say otherwise: %s", k, c)
+        if s["kind"] == "bulk" and mode != "plain":
+            rx_dev = c.get("b.TlsRxDevice", 0) > 0 and c.get("eth1.rx_tls_decrypted_packets", 0) > 0
+            check(rx_dev == ("rx" in needs(mode)), "%s: RX device counters %s", k, c)
+
+
+def t_ab_summary_matches_samples(run):
+    doc = ab_doc(run)
+    want = ab_expected(doc)
+    rows = read_csv(run.path("ab.csv"), AB_SUMMARY_COLUMNS)
+    by = {(r["kind"], r["mode"], r["size"], r["metric"]): r for r in rows}
+    check(len(by) == len(rows), "ab.csv: a point twice")
+    for k, st in want.items():
+        metrics = AB_CONN_METRICS if k[0] == "conn" else AB_BULK_METRICS
+        vals_of = [s for s in doc["samples"] if (s["kind"], s["mode"], s["size"]) == k]
+        for m, unit in metrics.items():
+            r = by.get(k + (m,))
+            check(r is not None, "ab.csv: no row %s %s", k, m)
+            check(r["unit"] == unit and r["status"] == st, "ab.csv %s %s: unit %s status %s",
+                  k, m, r["unit"], r["status"])
+            if st != "ok":
+                check(r["median"] == "" and int(r["reps"]) == 0,
+                      "ab.csv %s %s: a number for a mode that was not offered", k, m)
+                continue
+            vals = [s[m] for s in vals_of]
+            check(int(r["reps"]) == len(vals), "ab.csv %s %s: reps", k, m)
+            lo, med, hi = (number(r[c], "ab.csv %s %s" % (k, m)) for c in ("min", "median", "max"))
+            check(math.isclose(med, statistics.median(vals), rel_tol=1e-4) and
+                  math.isclose(lo, min(vals), rel_tol=1e-4) and
+                  math.isclose(hi, max(vals), rel_tol=1e-4),
+                  "ab.csv %s %s: %s/%s/%s, samples %s", k, m, lo, med, hi, vals)
+
+
+def t_ab_headline_ratios(run):
+    doc = ab_doc(run)
+    want = ab_expected(doc)
+    med = {}
+    for s in doc["samples"]:
+        if s["status"] == "ok":
+            med.setdefault((s["kind"], s["mode"], s["size"]), []).append(s)
+    rows = read_csv(run.path("ab-ratios.csv"), AB_RATIO_COLUMNS)
+    by = {(r["ratio"], r["size"]): r for r in rows}
+    for name, (kind, metric, num, den) in AB_HEADLINES.items():
+        for size in (AB_SIZES if kind == "bulk" else ("10KB",)):
+            r = by.get((name, size))
+            check(r is not None, "ab-ratios.csv: no %s %s", name, size)
+            a, b = (kind, num, size), (kind, den, size)
+            if want[a] != "ok" or want[b] != "ok":
+                check(r["status"] == "not_offered" and r["median"] == "",
+                      "%s %s: status %s median %s, the device offers no such mode",
+                      name, size, r["status"], r["median"])
+                continue
+            check(r["status"] == "ok", "%s %s: status %s", name, size, r["status"])
+            expect = (statistics.median(s[metric] for s in med[a]) /
+                      statistics.median(s[metric] for s in med[b]))
+            check(math.isclose(number(r["median"], name), expect, rel_tol=1e-3),
+                  "%s %s: ratio %s, medians give %g", name, size, r["median"], expect)
+    text = open(run.path("ab.txt")).read()
+    for name in AB_HEADLINES:
+        check(name in text, "ab.txt: no headline %s", name)
+
+
+def t_ab_text_table(run):
+    doc = ab_doc(run)
+    text = open(run.path("ab.txt")).read()
+    check("TCG" in text, "ab.txt does not say the guest runs under TCG")
+    for unit in ("MB/s", "CPU s/GB"):
+        check(unit in text, "ab.txt: no %s", unit)
+    lines = text.splitlines()
+    labels = {"plain": "plain TCP", "software": "TLS software", "tx": "TLS TX offload",
+              "rx": "TLS RX offload", "both": "TLS TX+RX offload"}
+    for (kind, mode, size), st in ab_expected(doc).items():
+        if kind != "bulk":
+            continue
+        hit = [l for l in lines if l.split()[:1] == [size] and labels[mode] in l]
+        check(len(hit) == 1, "ab.txt: %d rows for %s %s", len(hit), size, mode)
+        check(("not offered" in hit[0]) == (st == "not_offered"),
+              "ab.txt %s %s: %r", size, mode, hit[0])
+    low = text.lower()
+    check(" nan" not in low and " inf" not in low, "ab.txt holds a non-finite number")
+
+
+def t_ab_plot(run):
+    with open(run.path("ab.png"), "rb") as f:
+        head = f.read(8)
+    check(head == b"\x89PNG\r\n\x1a\n", "ab.png is not a PNG")
+    check(os.path.getsize(run.path("ab.png")) > 1000, "ab.png is tiny")
+
+
+def t_ab_reanalysis(run):
+    """--vm-log re-analyses the recorded guest output to the same summary."""
+    out = run.path("re")
+    p = subprocess.run([BENCH, "--part", "vm", "--vm-log", run.path("vm.log"), "--out", out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(p.returncode == 0, "--vm-log exited %s: %s", p.returncode, p.stdout[-1000:])
+    a = read_csv(run.path("ab.csv"), AB_SUMMARY_COLUMNS)
+    b = read_csv(os.path.join(out, "ab.csv"), AB_SUMMARY_COLUMNS)
+    check(a == b, "ab.csv differs after re-analysis")
+
+
 TESTS = [
     ("bench_runs", t_bench_runs),
     ("summary_csv_complete", t_summary_csv_complete),
@@ -230,6 +435,14 @@ TESTS = [
     ("text_table_complete", t_text_table_complete),
     ("openssl_speed_complete", t_openssl_speed_complete),
     ("plot_written", t_plot_written),
+    ("ab_env", t_ab_env),
+    ("ab_samples_complete", t_ab_samples_complete),
+    ("ab_counters_prove_the_mode", t_ab_counters_prove_the_mode),
+    ("ab_summary_matches_samples", t_ab_summary_matches_samples),
+    ("ab_headline_ratios", t_ab_headline_ratios),
+    ("ab_text_table", t_ab_text_table),
+    ("ab_plot", t_ab_plot),
+    ("ab_reanalysis", t_ab_reanalysis),
 ]
 
 
@@ -245,7 +458,7 @@ def main():
             try:
                 fn(run)
                 print("ok %d - %s" % (i, name), flush=True)
-            except (Failed, OSError, KeyError, ValueError, TypeError) as e:
+            except (Failed, OSError, KeyError, ValueError, TypeError, IndexError) as e:
                 failed += 1
                 for line in str(e).splitlines() or [type(e).__name__]:
                     print("# %s" % line)
