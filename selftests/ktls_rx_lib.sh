@@ -69,6 +69,14 @@ krx_offloaded() {
 		{ fail_msg "device decrypted $_ro_by bytes in $_ro_pk packets, expected >= $4 bytes"; return 1; }
 }
 
+# krx_switch_off: eth1's tls-hw-rx-offload was on and is off now.
+krx_switch_off() {
+	[ "$(feature_state eth1 tls-hw-rx-offload)" = on ] ||
+		{ fail_msg "tls-hw-rx-offload was not on"; return 1; }
+	feature eth1 tls-hw-rx-offload off &&
+		[ "$(feature_state eth1 tls-hw-rx-offload)" = off ]
+}
+
 # krx_software WHAT BEFORE AFTER: one socket of netns b in software kTLS
 # RX, no RX context created on eth1, nothing decrypted by it.
 krx_software() {

@@ -51,7 +51,7 @@ for family in 4 6; do
 done
 KTX_DST=$ADDR_B
 
-ktap_check "ethtool -K eth1 tls-hw-rx-offload off" feature eth1 tls-hw-rx-offload off
+ktap_check "ethtool -K eth1 tls-hw-rx-offload on -> off" krx_switch_off
 what="RX offload off, sizes 1,16385,16M"
 before=$(krx_snap)
 ktap_check "$what: sha256 equal at b" ktx_run "--bytes 1,16385,16M" "--bytes 1,16385,16M"
