@@ -48,8 +48,9 @@ static void tlsnic_cmd_reclaim_tx(struct tlsnic_cmd_chan *cmd)
 }
 
 /* A command buffer: virtio-net header, message header, body. */
-static u8 *tlsnic_cmd_build(u8 opcode, u32 tag, const void *body, size_t len,
-			    size_t *total, gfp_t gfp)
+static u8 *tlsnic_cmd_build(struct tlsnic_cmd_chan *cmd, u8 opcode, u32 tag,
+			    const void *body, size_t len, size_t *total,
+			    gfp_t gfp)
 {
 	struct tlsnic_msg_hdr *hdr;
 	u8 *buf;
@@ -60,7 +61,9 @@ static u8 *tlsnic_cmd_build(u8 opcode, u32 tag, const void *body, size_t len,
 		return NULL;
 	hdr = (void *)(buf + TLSNIC_VNET_HDR_LEN);
 	hdr->magic = cpu_to_le32(TLSNIC_ABI_MAGIC);
-	hdr->version = TLSNIC_ABI_VERSION_MIN;
+	/* IDENTIFY is sent in the version every device parses. */
+	hdr->version = opcode == TLSNIC_OP_IDENTIFY ? TLSNIC_ABI_VERSION_MIN :
+			READ_ONCE(cmd->abi_version);
 	hdr->opcode = opcode;
 	hdr->tag = cpu_to_le32(tag);
 	hdr->len = cpu_to_le32(len);
@@ -89,7 +92,8 @@ static int tlsnic_cmd_post_locked(struct tlsnic_cmd_chan *cmd, u8 opcode,
 		return -ENOSPC;
 	tag = TLSNIC_CMD_TAG_POSTED | (++cmd->last_posted_tag &
 				       ~TLSNIC_CMD_TAG_POSTED);
-	buf = tlsnic_cmd_build(opcode, tag, body, len, &total, GFP_ATOMIC);
+	buf = tlsnic_cmd_build(cmd, opcode, tag, body, len, &total,
+			       GFP_ATOMIC);
 	if (!buf)
 		return -ENOMEM;
 	sg_init_one(&sg, buf, total);
@@ -128,6 +132,26 @@ static void tlsnic_cmd_flush_destroys_locked(struct tlsnic_cmd_chan *cmd)
 		virtqueue_kick(cmd->svq);
 }
 
+/* Post the queued RX_RESYNCs the ring has room for, after the destroys. */
+static void tlsnic_cmd_flush_resyncs_locked(struct tlsnic_cmd_chan *cmd)
+{
+	bool posted = false;
+
+	while (cmd->destroy_head == cmd->destroy_tail &&
+	       cmd->resync_head != cmd->resync_tail) {
+		const struct tlsnic_rx_resync *rr =
+			&cmd->resyncs[cmd->resync_head % TLSNIC_CMD_PENDING_RESYNC];
+
+		if (tlsnic_cmd_post_locked(cmd, TLSNIC_OP_RX_RESYNC, rr,
+					   sizeof(*rr)))
+			break;
+		cmd->resync_head++;
+		posted = true;
+	}
+	if (posted)
+		virtqueue_kick(cmd->svq);
+}
+
 /*
  * The device answered, so it took commands off the ring: free them now (a
  * CTX_CREATE's key does not wait for the next command) and post what
@@ -141,7 +165,54 @@ static void tlsnic_cmd_tx_reap(struct tlsnic_cmd_chan *cmd)
 	tlsnic_cmd_reclaim_tx(cmd);
 	if (cmd->destroy_head != cmd->destroy_tail)
 		tlsnic_cmd_flush_destroys_locked(cmd);
+	if (cmd->resync_head != cmd->resync_tail)
+		tlsnic_cmd_flush_resyncs_locked(cmd);
 	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+}
+
+/**
+ * tlsnic_cmd_rx_resync - post RX_RESYNC, without waiting for the device
+ * @priv: device
+ * @rr: the command body
+ *
+ * Any context, never sleeps (the kernel calls tls_dev_resync in softirq).
+ * The completion is counted by tlsnic_ktls_rx_resync_done(). Returns 0
+ * when posted, 1 when queued for ring space, -ENODEV when the command
+ * channel is down, -ENOSPC when the queue is full too (the device asks
+ * again), or another negative errno when the post failed.
+ */
+int tlsnic_cmd_rx_resync(struct tlsnic_priv *priv,
+			 const struct tlsnic_rx_resync *rr)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned long flags;
+	int err;
+
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	if (!cmd->posting) {
+		err = -ENODEV;
+		goto out;
+	}
+	/* Behind what already waits for room, in order. */
+	if (cmd->destroy_head == cmd->destroy_tail &&
+	    cmd->resync_head == cmd->resync_tail) {
+		err = tlsnic_cmd_post_locked(cmd, TLSNIC_OP_RX_RESYNC, rr,
+					     sizeof(*rr));
+		if (!err)
+			virtqueue_kick(cmd->svq);
+		if (err != -ENOSPC)
+			goto out;
+	}
+	if (cmd->resync_tail - cmd->resync_head >= TLSNIC_CMD_PENDING_RESYNC) {
+		atomic64_inc(&cmd->stats.resync_dropped);
+		err = -ENOSPC;
+		goto out;
+	}
+	cmd->resyncs[cmd->resync_tail++ % TLSNIC_CMD_PENDING_RESYNC] = *rr;
+	err = 1;
+out:
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	return err;
 }
 
 /**
@@ -182,12 +253,18 @@ unsigned int tlsnic_cmd_destroy_pending(const struct tlsnic_priv *priv)
 	       READ_ONCE(priv->cmd.destroy_head);
 }
 
-/* Forget the queued destroys: the device is (being) reset. svq_lock held. */
+/*
+ * Forget the queued destroys (and resyncs): the device is (being) reset.
+ * svq_lock held.
+ */
 static void tlsnic_cmd_drop_destroys_locked(struct tlsnic_cmd_chan *cmd)
 {
 	atomic64_add(cmd->destroy_tail - cmd->destroy_head,
 		     &cmd->stats.destroy_dropped);
 	cmd->destroy_head = cmd->destroy_tail;
+	atomic64_add(cmd->resync_tail - cmd->resync_head,
+		     &cmd->stats.resync_dropped);
+	cmd->resync_head = cmd->resync_tail;
 }
 
 /*
@@ -255,8 +332,9 @@ static void tlsnic_cmd_probe_work(struct work_struct *work)
 	struct tlsnic_cmd_chan *cmd = container_of(to_delayed_work(work),
 						   struct tlsnic_cmd_chan,
 						   probe_work);
+	/* The highest version again: the device must not fall back to v1. */
 	struct tlsnic_identify_cmd req = {
-		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION_MIN),
+		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
 	};
 	unsigned long flags;
 
@@ -306,6 +384,8 @@ static int tlsnic_status_to_errno(u16 status)
 		return -ENOSPC;
 	case TLSNIC_ST_BAD_HANDLE:
 		return -ENOENT;
+	case TLSNIC_ST_EXISTS:
+		return -EEXIST;
 	default:
 		return -EIO;
 	}
@@ -349,6 +429,8 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 		atomic64_inc(&cmd->stats.posted_done);
 		if (status != TLSNIC_ST_OK)
 			atomic64_inc(&cmd->stats.posted_errors);
+		if ((hdr->opcode & ~TLSNIC_OP_REPLY) == TLSNIC_OP_RX_RESYNC)
+			tlsnic_ktls_rx_resync_done(priv, status);
 		return;
 	}
 
@@ -380,6 +462,20 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 		atomic64_inc(&cmd->stats.errors);
 }
 
+/*
+ * Messages carry the negotiated version. An IDENTIFY reply may carry
+ * either version: the device answers in the one it is about to speak.
+ */
+static bool tlsnic_cmd_version_ok(const struct tlsnic_cmd_chan *cmd,
+				  const struct tlsnic_msg_hdr *hdr)
+{
+	if (hdr->version == READ_ONCE(cmd->abi_version))
+		return true;
+	return hdr->opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) &&
+	       hdr->version >= TLSNIC_ABI_VERSION_MIN &&
+	       hdr->version <= TLSNIC_ABI_VERSION;
+}
+
 /* Parse one message the device wrote into a command RX buffer. */
 static void tlsnic_cmd_rx_msg(struct tlsnic_priv *priv, const u8 *buf,
 			      unsigned int len)
@@ -394,7 +490,7 @@ static void tlsnic_cmd_rx_msg(struct tlsnic_priv *priv, const u8 *buf,
 	body_len = le32_to_cpu(hdr->len);
 
 	if (le32_to_cpu(hdr->magic) != TLSNIC_ABI_MAGIC ||
-	    hdr->version != TLSNIC_ABI_VERSION_MIN || body_len > len)
+	    !tlsnic_cmd_version_ok(&priv->cmd, hdr) || body_len > len)
 		goto bad;
 
 	/* Whatever it says, the device is answering again. */
@@ -535,7 +631,8 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 	if (!cmd->last_tag)
 		cmd->last_tag = 1;
 	wait.tag = cmd->last_tag;
-	buf = tlsnic_cmd_build(opcode, wait.tag, body, len, &total, GFP_KERNEL);
+	buf = tlsnic_cmd_build(cmd, opcode, wait.tag, body, len, &total,
+			       GFP_KERNEL);
 	if (!buf) {
 		err = -ENOMEM;
 		goto err_unlock;
@@ -594,7 +691,7 @@ fail_fast:
 int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info)
 {
 	struct tlsnic_identify_cmd req = {
-		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION_MIN),
+		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
 	};
 	struct tlsnic_identify id;
 	int err;
@@ -605,11 +702,16 @@ int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info)
 		return err;
 
 	info->abi_version = le32_to_cpu(id.abi_version);
-	if (info->abi_version != TLSNIC_ABI_VERSION_MIN) {
-		dev_warn(&priv->vdev->dev, "device speaks ABI %u, driver %u\n",
-			 info->abi_version, TLSNIC_ABI_VERSION_MIN);
+	if (info->abi_version < TLSNIC_ABI_VERSION_MIN ||
+	    info->abi_version > TLSNIC_ABI_VERSION) {
+		dev_warn(&priv->vdev->dev,
+			 "device speaks ABI %u, driver %u to %u\n",
+			 info->abi_version, TLSNIC_ABI_VERSION_MIN,
+			 TLSNIC_ABI_VERSION);
 		return -EPROTONOSUPPORT;
 	}
+	/* Every later message, both ways, carries the negotiated version. */
+	WRITE_ONCE(priv->cmd.abi_version, info->abi_version);
 	info->caps = le32_to_cpu(id.caps);
 	info->tls_versions = le32_to_cpu(id.tls_versions);
 	info->ciphers = le32_to_cpu(id.ciphers);
@@ -627,6 +729,7 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
 
 	mutex_init(&cmd->lock);
+	cmd->abi_version = TLSNIC_ABI_VERSION_MIN;
 	spin_lock_init(&cmd->wait_lock);
 	spin_lock_init(&cmd->svq_lock);
 	INIT_DELAYED_WORK(&cmd->probe_work, tlsnic_cmd_probe_work);
@@ -643,6 +746,7 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	atomic64_set(&cmd->stats.fail_fast, 0);
 	atomic64_set(&cmd->stats.late_ctx_destroyed, 0);
 	atomic64_set(&cmd->stats.destroy_dropped, 0);
+	atomic64_set(&cmd->stats.resync_dropped, 0);
 	atomic64_set(&cmd->stats.events, 0);
 	if (cmd->rvq)
 		netif_napi_add(priv->netdev, &cmd->napi, tlsnic_cmd_poll);

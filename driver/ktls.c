@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlsnic kTLS TX offload, control path: struct tlsdev_ops, the device
- * contexts behind it and their lifetime, the feature bit and the counters.
+ * tlsnic kTLS offload, control path: struct tlsdev_ops, the TX device
+ * contexts behind it and their lifetime, the feature bits and the TX
+ * counters. RX contexts and resync live in ktls_rx.c.
  *
  * tls_dev_add() creates a TX context on the device with CTX_CREATE and
  * waits for the answer; any refusal (version, cipher, full table, no
@@ -20,9 +21,9 @@
 
 #include "ktls.h"
 
-static int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
-				   const struct tls_crypto_info *ci,
-				   struct tlsnic_ctx_create *cc)
+int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
+			    const struct tls_crypto_info *ci,
+			    struct tlsnic_ctx_create *cc)
 {
 	const struct tls12_crypto_info_aes_gcm_128 *g128;
 	const struct tls12_crypto_info_aes_gcm_256 *g256;
@@ -60,13 +61,20 @@ static int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
 	}
 }
 
-/* The flow as the device sees it leaving this host: saddr is local. */
-static int tlsnic_ktls_fill_flow(struct sock *sk, struct tlsnic_ctx_create *cc)
+/*
+ * The flow as the device sees it on the wire: leaving this host for TX
+ * (source = local), arriving for RX (source = the peer).
+ */
+int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
+			  struct tlsnic_ctx_create *cc)
 {
 	const struct inet_sock *inet = inet_sk(sk);
+	bool rx = dir == TLSNIC_DIR_RX;
+	__be32 *local = rx ? cc->daddr : cc->saddr;
+	__be32 *peer = rx ? cc->saddr : cc->daddr;
 
-	cc->sport = inet->inet_sport;
-	cc->dport = inet->inet_dport;
+	cc->sport = rx ? inet->inet_dport : inet->inet_sport;
+	cc->dport = rx ? inet->inet_sport : inet->inet_dport;
 	switch (sk->sk_family) {
 	case AF_INET:
 		break;
@@ -76,16 +84,16 @@ static int tlsnic_ktls_fill_flow(struct sock *sk, struct tlsnic_ctx_create *cc)
 		if (ipv6_addr_v4mapped(&sk->sk_v6_daddr))
 			break;
 		cc->family = 6;
-		memcpy(cc->saddr, &sk->sk_v6_rcv_saddr, sizeof(cc->saddr));
-		memcpy(cc->daddr, &sk->sk_v6_daddr, sizeof(cc->daddr));
+		memcpy(local, &sk->sk_v6_rcv_saddr, sizeof(cc->saddr));
+		memcpy(peer, &sk->sk_v6_daddr, sizeof(cc->daddr));
 		return 0;
 #endif
 	default:
 		return -EOPNOTSUPP;
 	}
 	cc->family = 4;
-	cc->saddr[0] = inet->inet_saddr;
-	cc->daddr[0] = inet->inet_daddr;
+	local[0] = inet->inet_saddr;
+	peer[0] = inet->inet_daddr;
 	return 0;
 }
 
@@ -162,7 +170,7 @@ static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 
 	cc->dir = TLSNIC_DIR_TX;
 	cc->tcp_seq = cpu_to_le32(start_offload_tcp_sn);
-	err = tlsnic_ktls_fill_flow(sk, cc);
+	err = tlsnic_ktls_fill_flow(sk, TLSNIC_DIR_TX, cc);
 	if (!err)
 		err = tlsnic_ktls_fill_crypto(&priv->info, crypto_info, cc);
 	if (!err)
@@ -234,10 +242,21 @@ static int tlsnic_ktls_dev_add(struct net_device *netdev, struct sock *sk,
 	struct tlsnic_priv *priv = netdev_priv(netdev);
 	struct tlsnic_ktls *ktls = priv->ktls;
 
-	/* RX offload is not advertised: the core never asks for it. */
-	if (direction != TLS_OFFLOAD_CTX_DIR_TX)
-		return -EOPNOTSUPP;
-	return tlsnic_ktls_tx_add(ktls, sk, crypto_info, start_offload_tcp_sn);
+	switch (direction) {
+	case TLS_OFFLOAD_CTX_DIR_TX:
+		if (!ktls->tx)
+			break;
+		return tlsnic_ktls_tx_add(ktls, sk, crypto_info,
+					  start_offload_tcp_sn);
+	case TLS_OFFLOAD_CTX_DIR_RX:
+		if (!ktls->rx)
+			break;
+		return tlsnic_ktls_rx_add(ktls, sk, crypto_info,
+					  start_offload_tcp_sn);
+	}
+	/* The feature is not advertised: the core should not have asked. */
+	tlsnic_ktls_count_add_err(ktls, -EOPNOTSUPP);
+	return -EOPNOTSUPP;
 }
 
 /*
@@ -252,8 +271,10 @@ static void tlsnic_ktls_dev_del(struct net_device *netdev,
 	struct tlsnic_priv *priv = netdev_priv(netdev);
 	struct tlsnic_ktls_tx **slot, *ctx;
 
-	if (direction != TLS_OFFLOAD_CTX_DIR_TX)
+	if (direction == TLS_OFFLOAD_CTX_DIR_RX) {
+		tlsnic_ktls_rx_del(priv->ktls, tls_ctx);
 		return;
+	}
 	slot = tlsnic_ktls_tx_slot(tls_ctx);
 	ctx = *slot;
 	*slot = NULL;
@@ -268,9 +289,27 @@ static void tlsnic_ktls_dev_del(struct net_device *netdev,
 	atomic64_inc(&priv->ktls->del_deferred);
 }
 
+/*
+ * RX: the kernel found the record header the device asked about (softirq
+ * or process context, under rcu_read_lock). TX resync is in-band in the
+ * transmit metadata (ktls_tx.c): the driver never asks the core for one.
+ */
+static int tlsnic_ktls_dev_resync(struct net_device *netdev, struct sock *sk,
+				  u32 seq, u8 *rcd_sn,
+				  enum tls_offload_ctx_dir direction)
+{
+	struct tlsnic_priv *priv = netdev_priv(netdev);
+
+	if (direction != TLS_OFFLOAD_CTX_DIR_RX)
+		return -EOPNOTSUPP;
+	tlsnic_ktls_rx_resync(priv->ktls, sk, seq, rcd_sn);
+	return 0;
+}
+
 static const struct tlsdev_ops tlsnic_tlsdev_ops = {
 	.tls_dev_add	= tlsnic_ktls_dev_add,
 	.tls_dev_del	= tlsnic_ktls_dev_del,
+	.tls_dev_resync	= tlsnic_ktls_dev_resync,
 };
 
 /*
@@ -289,13 +328,33 @@ static bool tlsnic_ktls_tx_capable(const struct tlsnic_priv *priv)
 				 BIT(TLSNIC_CIPHER_AES_GCM_256)));
 }
 
+/*
+ * TLS RX needs ABI v2 (RX contexts by flow, resync requests in the receive
+ * metadata, RX_RESYNC), the device's engine and resync mode, and verified
+ * receive checksums (the kernel turns TLS RX off without them).
+ */
+static bool tlsnic_ktls_rx_capable(const struct tlsnic_priv *priv)
+{
+	const struct tlsnic_dev_info *info = &priv->info;
+
+	return tlsnic_offload(priv) && info->abi_version >= 2 &&
+	       (info->caps & TLSNIC_CAP_TLS_RX) &&
+	       (info->caps & TLSNIC_CAP_RX_RESYNC_REQ) &&
+	       (info->caps & TLSNIC_CAP_RX_CSUM) &&
+	       (info->tls_versions & BIT(TLSNIC_TLS_1_2)) &&
+	       (info->ciphers & (BIT(TLSNIC_CIPHER_AES_GCM_128) |
+				 BIT(TLSNIC_CIPHER_AES_GCM_256)));
+}
+
 /* At probe, after IDENTIFY and before the netdev features are set. */
 void tlsnic_ktls_init(struct tlsnic_priv *priv)
 {
+	bool tx = tlsnic_ktls_tx_capable(priv);
+	bool rx = tlsnic_ktls_rx_capable(priv);
 	struct tlsnic_ktls *ktls;
 	unsigned int i;
 
-	if (!tlsnic_ktls_tx_capable(priv))
+	if (!tx && !rx)
 		return;
 	ktls = kzalloc(sizeof(*ktls), GFP_KERNEL);
 	if (!ktls) {
@@ -308,9 +367,14 @@ void tlsnic_ktls_init(struct tlsnic_priv *priv)
 		return;
 	}
 	ktls->priv = priv;
-	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++)
+	ktls->tx = tx;
+	ktls->rx = rx;
+	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++) {
 		u64_stats_init(&ktls->sq_stats[i].syncp);
+		u64_stats_init(&ktls->rq_stats[i].syncp);
+	}
 	xa_init_flags(&ktls->tx_handles, XA_FLAGS_LOCK_IRQ);
+	xa_init(&ktls->rx_handles);
 	priv->ktls = ktls;
 	priv->netdev->tlsdev_ops = &tlsnic_tlsdev_ops;
 }
@@ -327,22 +391,33 @@ void tlsnic_ktls_cleanup(struct tlsnic_priv *priv)
 	if (!ktls)
 		return;
 	tlsnic_cmd_destroy_fini(priv);
-	leaked = atomic_read(&ktls->active);
+	leaked = atomic_read(&ktls->active) +
+		 atomic_read(&ktls->rx_stats.active);
 	if (leaked)
 		dev_err(&priv->vdev->dev,
 			"%d TLS contexts still referenced at removal\n", leaked);
 	priv->ktls = NULL;
 	xa_destroy(&ktls->tx_handles);
+	xa_destroy(&ktls->rx_handles);
 	kfree(ktls);
 }
 
-/* NETIF_F_HW_TLS_TX rides on the device checksum: it encrypts first. */
+/*
+ * NETIF_F_HW_TLS_TX rides on the device checksum: it encrypts first.
+ * NETIF_F_HW_TLS_RX on the receive checksum: the core requires it.
+ */
 netdev_features_t tlsnic_ktls_features(const struct tlsnic_priv *priv,
 				       netdev_features_t hw)
 {
-	if (priv->ktls && (hw & NETIF_F_HW_CSUM))
-		return NETIF_F_HW_TLS_TX;
-	return 0;
+	netdev_features_t features = 0;
+
+	if (!priv->ktls)
+		return 0;
+	if (priv->ktls->tx && (hw & NETIF_F_HW_CSUM))
+		features |= NETIF_F_HW_TLS_TX;
+	if (priv->ktls->rx && (hw & NETIF_F_RXCSUM))
+		features |= NETIF_F_HW_TLS_RX;
+	return features;
 }
 
 /* ---- ethtool -S ------------------------------------------------------ */
@@ -396,7 +471,7 @@ int tlsnic_ktls_stats_count(const struct tlsnic_priv *priv)
 	if (!priv->ktls)
 		return 0;
 	return ARRAY_SIZE(tlsnic_ktls_sq_desc) + ARRAY_SIZE(tlsnic_ktls_desc) +
-	       TLSNIC_KTLS_NUM_GAUGES;
+	       TLSNIC_KTLS_NUM_GAUGES + tlsnic_ktls_rx_stats_count(priv);
 }
 
 void tlsnic_ktls_stats_strings(const struct tlsnic_priv *priv, u8 **data)
@@ -411,6 +486,7 @@ void tlsnic_ktls_stats_strings(const struct tlsnic_priv *priv, u8 **data)
 		ethtool_sprintf(data, "%s", tlsnic_ktls_desc[i].name);
 	ethtool_sprintf(data, "tx_tls_ctx_active");
 	ethtool_sprintf(data, "tx_tls_del_pending");
+	tlsnic_ktls_rx_stats_strings(priv, data);
 }
 
 static u64 tlsnic_ktls_sq_read(const struct tlsnic_ktls_sq_stats *s,
@@ -450,5 +526,5 @@ u64 *tlsnic_ktls_stats_fill(const struct tlsnic_priv *priv, u64 *data)
 	*data++ = atomic_read(&ktls->active);
 	/* CTX_DESTROYs waiting for room on the command ring. */
 	*data++ = tlsnic_cmd_destroy_pending(priv);
-	return data;
+	return tlsnic_ktls_rx_stats_fill(priv, data);
 }

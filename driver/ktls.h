@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tlsnic kTLS TX offload: what the control path (ktls.c), the transmit
- * hot path (ktls_tx.c) and the rest of the driver share.
+ * tlsnic kTLS offload: what the control path (ktls.c), the transmit hot
+ * path (ktls_tx.c), the receive side (ktls_rx.c) and the rest of the driver
+ * share.
  *
  * One struct tlsnic_ktls_tx per offloaded socket mirrors a TX context on
  * the device. The kernel's TLS core holds one reference from tls_dev_add()
@@ -51,6 +52,37 @@ struct tlsnic_ktls_tx {
 	struct rcu_head rcu;		/* events may still look at it */
 };
 
+/*
+ * Device RX context of one offloaded socket (ktls_rx.c). Published in
+ * ktls->rx_handles from tls_dev_add() until tls_dev_del(), which waits for
+ * NAPI (synchronize_net()) before it lets the socket go: a frame's handle
+ * found under RCU gives a socket still in TLS_HW receive mode.
+ */
+struct tlsnic_ktls_rx {
+	struct tlsnic_ktls *ktls;
+	struct sock *sk;
+	u32 handle;			/* device handle: index | generation */
+	/*
+	 * The device's open resync request, TLSNIC_KTLS_RX_REQ_NONE or
+	 * (resync_id << 32 | header's first byte): NAPI stores it, the
+	 * kernel's tls_dev_resync() takes it, in one atomic word.
+	 */
+	atomic64_t resync_req;
+	struct rcu_head rcu;
+};
+
+#define TLSNIC_KTLS_RX_REQ_NONE		U64_MAX
+
+/* Data path counters of one RX queue, written by its NAPI only. */
+struct tlsnic_ktls_rq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t decrypted_packets;
+	u64_stats_t decrypted_bytes;	/* TCP payload bytes */
+	u64_stats_t resync_req_pkt;	/* frames with a RESYNC_REQ */
+	u64_stats_t resync_req_start;	/* requests handed to the kernel */
+	u64_stats_t resync_req_skip;	/* requests for no live context */
+};
+
 /* Data path counters of one TX queue, written under its TX lock. */
 struct tlsnic_ktls_sq_stats {
 	struct u64_stats_sync syncp;
@@ -68,16 +100,32 @@ struct tlsnic_ktls_sq_stats {
 	u64_stats_t drop_resync;	/* resync frames after a TX_DROP event */
 };
 
-/* kTLS state of one tlsnic device; exists only if it can offload TLS TX. */
+/* RX control path counters (any context: tls_dev_resync is softirq). */
+struct tlsnic_ktls_rx_stats {
+	atomic64_t ctx;			/* RX contexts created on the device */
+	atomic64_t del;			/* released */
+	atomic64_t resync_req_end;	/* tls_dev_resync matching the request */
+	atomic64_t resync_res_ok;	/* RX_RESYNC answered OK */
+	atomic64_t resync_res_retry;	/* RX_RESYNC queued: ring full */
+	atomic64_t resync_res_skip;	/* no match, or STALE / REFUSED */
+	atomic64_t err;			/* RX tls_dev_add failures, other errors */
+	atomic_t active;		/* RX contexts the driver holds now */
+};
+
+/* kTLS state of one tlsnic device; exists only if it can offload TLS. */
 struct tlsnic_ktls {
 	struct tlsnic_priv *priv;
+	bool tx;			/* TLS TX offload possible */
+	bool rx;			/* TLS RX offload possible (ABI v2) */
 	struct tlsnic_ktls_sq_stats sq_stats[TLSNIC_NUM_DATA_QP];
+	struct tlsnic_ktls_rq_stats rq_stats[TLSNIC_NUM_DATA_QP];
+	struct tlsnic_ktls_rx_stats rx_stats;
 
 	/* Control path counters. */
 	atomic64_t ctx_add;		/* contexts created on the device */
 	atomic64_t ctx_del;		/* contexts released */
 	atomic64_t ctx_err;		/* tls_dev_add failures, any reason */
-	atomic64_t ctx_unsupported;	/* version, cipher, family, RX */
+	atomic64_t ctx_unsupported;	/* version, cipher, family */
 	atomic64_t ctx_no_space;	/* device table full */
 	atomic64_t ctx_timeout;		/* device did not answer */
 	atomic64_t ctx_no_dev;		/* command channel gone */
@@ -93,6 +141,8 @@ struct tlsnic_ktls {
 	 * drop in NAPI or netpoll): the xarray's lock is IRQ-safe.
 	 */
 	struct xarray tx_handles;
+	/* Handle index -> live RX context, for the receive metadata. */
+	struct xarray rx_handles;
 };
 
 /* Resync dump: the record pages referenced by a queued frame. */
@@ -131,6 +181,14 @@ tlsnic_ktls_tx_slot(struct tls_context *tls_ctx)
 	return __tls_driver_ctx(tls_ctx, TLS_OFFLOAD_CTX_DIR_TX);
 }
 
+/* The driver_state area of the socket's TLS RX offload context. */
+static inline struct tlsnic_ktls_rx **
+tlsnic_ktls_rx_slot(struct tls_context *tls_ctx)
+{
+	BUILD_BUG_ON(sizeof(struct tlsnic_ktls_rx *) > TLS_DRIVER_STATE_SIZE_RX);
+	return __tls_driver_ctx(tls_ctx, TLS_OFFLOAD_CTX_DIR_RX);
+}
+
 /* ktls.c: control path. */
 void tlsnic_ktls_init(struct tlsnic_priv *priv);
 void tlsnic_ktls_cleanup(struct tlsnic_priv *priv);
@@ -148,6 +206,27 @@ void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb);
 void __tlsnic_ktls_tx_release(struct sk_buff *skb);
 void tlsnic_ktls_tx_drop_event(struct tlsnic_priv *priv,
 			       const struct tlsnic_tx_drop *ev);
+
+/* ktls_rx.c: receive side. */
+int tlsnic_ktls_rx_add(struct tlsnic_ktls *ktls, struct sock *sk,
+		       struct tls_crypto_info *crypto_info,
+		       u32 start_offload_tcp_sn);
+void tlsnic_ktls_rx_del(struct tlsnic_ktls *ktls, struct tls_context *tls_ctx);
+void tlsnic_ktls_rx_resync(struct tlsnic_ktls *ktls, struct sock *sk,
+			   u32 seq, const u8 *rcd_sn);
+void tlsnic_ktls_rx_resync_done(struct tlsnic_priv *priv, u16 status);
+void tlsnic_ktls_rx_frame(struct tlsnic_qp *qp, struct sk_buff *skb,
+			  const struct tlsnic_rx_meta *meta);
+int tlsnic_ktls_rx_stats_count(const struct tlsnic_priv *priv);
+void tlsnic_ktls_rx_stats_strings(const struct tlsnic_priv *priv, u8 **data);
+u64 *tlsnic_ktls_rx_stats_fill(const struct tlsnic_priv *priv, u64 *data);
+
+/* ktls.c and ktls_rx.c: CTX_CREATE body from the socket and key. */
+int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
+			    const struct tls_crypto_info *ci,
+			    struct tlsnic_ctx_create *cc);
+int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
+			  struct tlsnic_ctx_create *cc);
 
 /* First thing in xmit: nothing to release yet, whatever cb held. */
 static inline void tlsnic_ktls_tx_skb_init(struct sk_buff *skb)

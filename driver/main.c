@@ -233,9 +233,10 @@ static void tlsnic_log_mode(struct tlsnic_priv *priv, const char *why)
 {
 	const struct tlsnic_dev_info *info = &priv->info;
 	static const char * const cap_names[] = {
-		"csum", "tso", "rx-csum", "tls-tx", "tls-rx",
+		"csum", "tso", "rx-csum", "tls-tx", "tls-rx", "tx-drop-event",
+		"rx-resync-req",
 	};
-	char caps[64] = "";
+	char caps[96] = "";
 	unsigned int i;
 
 	if (!tlsnic_offload(priv)) {
@@ -248,8 +249,9 @@ static void tlsnic_log_mode(struct tlsnic_priv *priv, const char *why)
 			snprintf(caps + strlen(caps), sizeof(caps) - strlen(caps),
 				 "%s%s", caps[0] ? "," : "", cap_names[i]);
 	netdev_info(priv->netdev,
-		    "tlsnic mode: port %u fw %s caps %s tls-versions 0x%x ciphers 0x%x contexts %u max-tso %u\n",
-		    info->port, info->fw_version, caps[0] ? caps : "none",
+		    "tlsnic mode: ABI v%u port %u fw %s caps %s tls-versions 0x%x ciphers 0x%x contexts %u max-tso %u\n",
+		    info->abi_version, info->port, info->fw_version,
+		    caps[0] ? caps : "none",
 		    info->tls_versions, info->ciphers, info->max_contexts,
 		    info->max_tso_bytes);
 }

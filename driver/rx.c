@@ -11,6 +11,7 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 
+#include "ktls.h"
 #include "tlsnic_drv.h"
 
 static void tlsnic_rq_stats_inc(struct tlsnic_qp *qp, u64_stats_t *counter)
@@ -76,9 +77,10 @@ static void tlsnic_rx_frame(struct tlsnic_qp *qp, struct page *page,
 	const struct virtio_net_hdr_mrg_rxbuf *vhdr = page_address(page);
 	unsigned int hdr_len = priv->rx_hdr_len;
 	unsigned int nbufs = 1, first_len, copy;
-	const struct tlsnic_rx_meta *meta;
+	struct tlsnic_rx_meta meta = {};
 	struct sk_buff *skb;
 	bool csum_ok = false;
+	u16 flags = 0;
 	u8 *frame;
 
 	if (unlikely(len < TLSNIC_VNET_HDR_LEN || len > PAGE_SIZE))
@@ -93,8 +95,10 @@ static void tlsnic_rx_frame(struct tlsnic_qp *qp, struct page *page,
 	}
 
 	if (tlsnic_offload(priv)) {
-		meta = (const void *)(vhdr + 1);
-		csum_ok = le16_to_cpu(meta->flags) & TLSNIC_RX_F_CSUM_OK;
+		/* A copy: the page goes once a small frame is copied out. */
+		memcpy(&meta, vhdr + 1, sizeof(meta));
+		flags = le16_to_cpu(meta.flags);
+		csum_ok = flags & TLSNIC_RX_F_CSUM_OK;
 	}
 	frame = (u8 *)page_address(page) + hdr_len;
 	first_len = len - hdr_len;
@@ -125,6 +129,11 @@ static void tlsnic_rx_frame(struct tlsnic_qp *qp, struct page *page,
 		return;
 	}
 
+	/*
+	 * CSUM_OK of a decrypted frame: the device verified it as it came and
+	 * rewrote the sum over the plaintext, so CHECKSUM_NONE (the stack sums
+	 * it again) is right too; never CHECKSUM_COMPLETE.
+	 */
 	u64_stats_update_begin(&stats->syncp);
 	if (csum_ok && (dev->features & NETIF_F_RXCSUM)) {
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
@@ -139,6 +148,9 @@ static void tlsnic_rx_frame(struct tlsnic_qp *qp, struct page *page,
 
 	skb_record_rx_queue(skb, qp->index);
 	skb->protocol = eth_type_trans(skb, dev);
+	/* skb->decrypted and resync requests reach the stack before GRO. */
+	if (flags & (TLSNIC_RX_F_TLS_DECRYPTED | TLSNIC_RX_F_TLS_RESYNC_REQ))
+		tlsnic_ktls_rx_frame(qp, skb, &meta);
 	napi_gro_receive(&qp->napi, skb);
 	return;
 

@@ -67,6 +67,7 @@ static const struct tlsnic_stat_desc tlsnic_cmd_desc[] = {
 	TLSNIC_CMD_STAT("cmd_fail_fast", fail_fast),
 	TLSNIC_CMD_STAT("cmd_late_ctx_destroyed", late_ctx_destroyed),
 	TLSNIC_CMD_STAT("cmd_destroy_dropped", destroy_dropped),
+	TLSNIC_CMD_STAT("cmd_resync_dropped", resync_dropped),
 	TLSNIC_CMD_STAT("cmd_events", events),
 };
 

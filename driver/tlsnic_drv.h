@@ -52,6 +52,8 @@
 #define TLSNIC_CMD_PROBE_MS	5000
 /* Pending CTX_DESTROY handles the driver keeps at most. */
 #define TLSNIC_CMD_MAX_PENDING_DESTROY	65536
+/* RX_RESYNCs waiting for ring space; beyond, the device asks again. */
+#define TLSNIC_CMD_PENDING_RESYNC	64
 
 enum tlsnic_mode {
 	TLSNIC_MODE_PLAIN,	/* backend is not a tlsnic device */
@@ -128,6 +130,7 @@ struct tlsnic_cmd_stats {
 	atomic64_t fail_fast;		/* commands refused while latched */
 	atomic64_t late_ctx_destroyed;	/* late CTX_CREATE: handle destroyed */
 	atomic64_t destroy_dropped;	/* CTX_DESTROY never sent (reset, full) */
+	atomic64_t resync_dropped;	/* RX_RESYNC never sent (reset, full) */
 	atomic64_t events;
 };
 
@@ -140,6 +143,9 @@ struct tlsnic_cmd_chan {
 	struct virtqueue *svq;		/* commands */
 	struct napi_struct napi;
 	bool napi_enabled;		/* under @lock; false: exec gets -ENODEV */
+
+	/* Version in message headers: 1 until IDENTIFY negotiated another. */
+	u8 abi_version;
 
 	struct mutex lock;		/* serialises waited commands */
 	u32 last_tag;			/* of waited commands, under @lock */
@@ -158,6 +164,9 @@ struct tlsnic_cmd_chan {
 	u32 *destroy_handles;		/* ring of handles to destroy */
 	unsigned int destroy_size;	/* power of two, 0: no ring */
 	unsigned int destroy_head, destroy_tail;
+	/* RX_RESYNCs waiting for ring space, after the destroys. */
+	struct tlsnic_rx_resync resyncs[TLSNIC_CMD_PENDING_RESYNC];
+	unsigned int resync_head, resync_tail;
 
 	/*
 	 * A waited command timed out: the device is taken as not answering
@@ -243,6 +252,8 @@ int tlsnic_cmd_destroy_init(struct tlsnic_priv *priv, u32 max_contexts);
 void tlsnic_cmd_destroy_fini(struct tlsnic_priv *priv);
 int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle);
 unsigned int tlsnic_cmd_destroy_pending(const struct tlsnic_priv *priv);
+int tlsnic_cmd_rx_resync(struct tlsnic_priv *priv,
+			 const struct tlsnic_rx_resync *rr);
 
 /* ethtool.c */
 extern const struct ethtool_ops tlsnic_ethtool_ops;
