@@ -83,8 +83,8 @@ for cipher in aes128gcm aes256gcm; do
 done
 
 idle() {
-	ktx_wait_idle 10 && krx_wait_idle 10 eth0 && krx_wait_idle 10 eth1 &&
-		[ "$(counter eth1 tx_tls_ctx)" = "$(counter eth1 tx_tls_del)" ] ||
+	ktx_wait_idle 10 && krx_wait_idle 10 eth0 && krx_wait_idle 10 eth1 || return 1
+	[ "$(counter eth1 tx_tls_ctx)" = "$(counter eth1 tx_tls_del)" ] ||
 		{ fail_msg "eth1: tx_tls_ctx $(counter eth1 tx_tls_ctx) tx_tls_del $(counter eth1 tx_tls_del)"; return 1; }
 }
 ktap_check "every TX and RX context released after close" idle

@@ -39,8 +39,8 @@ ktap_plan 7
 
 # The warm-up connection may itself meet a forged record: setup without it.
 setup() {
-	ktx_prepare && krx_offer eth1 && feature eth0 tls-hw-tx-offload off &&
-		make_data "$DATA" 64
+	ktx_prepare && make_data "$DATA" 64 || return 1
+	feature eth0 tls-hw-tx-offload off && krx_offer eth1
 }
 ktap_check "setup: eth1 offloads TLS RX, a sends with software kTLS, 64 MiB file" setup
 
