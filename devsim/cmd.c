@@ -9,6 +9,13 @@
  * with a peer that echoes), is counted and dropped. Error replies carry a
  * status and no body.
  *
+ * IDENTIFY negotiates the ABI version per port: its header always carries
+ * version 1, its body the driver's highest; the port then speaks the lower
+ * of that and TLSNIC_ABI_VERSION, and any later message whose header names
+ * another version is BAD_MSG. Until the first IDENTIFY (and after a device
+ * reset) a port speaks v1. A v1 driver gets v1: no TLS_RX, no RX contexts,
+ * no RX_RESYNC.
+ *
  * Two faults of a device whose firmware is slow or hung, for testing the
  * driver's control path: every reply to a context command may be held back
  * for cmd_delay_ns (IDENTIFY is answered at once, so the device is still
@@ -49,9 +56,14 @@ void dsim_cmd_identify_body(const struct dsim_port *p, struct tlsnic_identify *i
 
 	if (p->tls)
 		caps |= p->tls->caps & (TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TLS_RX |
-					 TLSNIC_CAP_TX_DROP_EVENT);
+					 TLSNIC_CAP_TX_DROP_EVENT | TLSNIC_CAP_RX_RESYNC_REQ);
+	/* RX offload is v2 (RX metadata, RX_RESYNC), and needs a resync mode. */
+	if (p->abi_version < 2 || !(caps & TLSNIC_CAP_RX_RESYNC_REQ))
+		caps &= ~(TLSNIC_CAP_TLS_RX | TLSNIC_CAP_RX_RESYNC_REQ);
 	memset(id, 0, sizeof(*id));
-	id->abi_version = htole32(TLSNIC_ABI_VERSION_MIN);
+	id->abi_version = htole32(p->abi_version);
+	if (p->abi_version >= 2)
+		id->data_qps = htole16(1);
 	id->caps = htole32(caps);
 	id->tls_versions = htole32(1U << TLSNIC_TLS_1_2);
 	id->ciphers = htole32(1U << TLSNIC_CIPHER_AES_GCM_128 | 1U << TLSNIC_CIPHER_AES_GCM_256);
@@ -73,9 +85,11 @@ static int cmd_identify(struct dsim_port *p, const struct tlsnic_msg_hdr *hdr,
 	memcpy(&cmd, body, sizeof(cmd));
 	if (cmd.reserved)
 		return cmd_reply(p, hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
-	/* The driver names the highest version it speaks; we speak only v1. */
+	/* The driver names the highest version it speaks. */
 	if (le32toh(cmd.abi_version) < TLSNIC_ABI_VERSION_MIN)
 		return cmd_reply(p, hdr, TLSNIC_ST_UNSUPPORTED, NULL, 0);
+	dsim_port_set_version(p, le32toh(cmd.abi_version) < TLSNIC_ABI_VERSION ?
+			      (uint8_t)le32toh(cmd.abi_version) : TLSNIC_ABI_VERSION);
 	dsim_cmd_identify_body(p, &id);
 	return cmd_reply(p, hdr, TLSNIC_ST_OK, &id, sizeof(id));
 }
@@ -150,7 +164,7 @@ static int cmd_ctx_create(struct dsim_port *p, const struct tlsnic_msg_hdr *hdr,
 	explicit_bzero(ctx->salt, sizeof(ctx->salt));
 	if (ret) {
 		dsim_ctx_free(&p->ctxs, ctx);
-		status = TLSNIC_ST_UNSUPPORTED;
+		status = ret == -EEXIST ? TLSNIC_ST_EXISTS : TLSNIC_ST_UNSUPPORTED;
 		goto out_wipe;
 	}
 	p->cnt.ctx_created++;
@@ -196,18 +210,21 @@ static int cmd_rx_resync(struct dsim_port *p, const struct tlsnic_msg_hdr *hdr,
 	int i;
 
 	p->cnt.cmd_rx_resync++;
+	/* v2 only: a v1 driver has no RX contexts to resync. */
+	if (p->abi_version < 2)
+		return cmd_reply(p, hdr, TLSNIC_ST_BAD_OPCODE, NULL, 0);
 	if (len != sizeof(rs))
 		return cmd_reply(p, hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	memcpy(&rs, body, sizeof(rs));
+	if (rs.reserved)
+		return cmd_reply(p, hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	ctx = dsim_ctx_lookup(&p->ctxs, le32toh(rs.handle));
-	if (!ctx || ctx->dir != TLSNIC_DIR_RX)
+	if (!ctx || ctx->dir != TLSNIC_DIR_RX || !p->tls || !p->tls->rx_resync)
 		return cmd_reply(p, hdr, TLSNIC_ST_BAD_HANDLE, NULL, 0);
 	for (i = 0; i < 8; i++)
 		rec_seq = rec_seq << 8 | rs.rec_seq[i];
-	ctx->rx_resync_tcp_seq = le32toh(rs.tcp_seq);
-	ctx->rx_resync_rec_seq = rec_seq;
-	ctx->rx_resync_valid = true;
-	return cmd_reply(p, hdr, TLSNIC_ST_OK, NULL, 0);
+	return cmd_reply(p, hdr, p->tls->rx_resync(p, ctx, le32toh(rs.tcp_seq), rec_seq,
+						   le32toh(rs.resync_id)), NULL, 0);
 }
 
 void dsim_cmd_set_stalled(struct dsim_port *p, bool stalled)
@@ -264,9 +281,14 @@ int dsim_cmd_process(struct dsim_port *p, const uint8_t *msg, size_t len)
 	}
 	body = msg + sizeof(hdr);
 	body_len = le32toh(hdr.len);
-	/* Nothing valid is that long: answer from the header alone. */
+	/*
+	 * Nothing valid is that long: answer from the header alone. IDENTIFY
+	 * is version 1 whatever was negotiated, everything else the port's.
+	 */
 	if (len > DSIM_CMD_MAX_LEN || le32toh(hdr.magic) != TLSNIC_ABI_MAGIC ||
-	    hdr.version != TLSNIC_ABI_VERSION_MIN || hdr.status || body_len != len - sizeof(hdr)) {
+	    hdr.version != (hdr.opcode == TLSNIC_OP_IDENTIFY ? TLSNIC_ABI_VERSION_MIN :
+			    p->abi_version) ||
+	    hdr.status || body_len != len - sizeof(hdr)) {
 		p->cnt.cmd_bad++;
 		return cmd_reply(p, &hdr, TLSNIC_ST_BAD_MSG, NULL, 0);
 	}

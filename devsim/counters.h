@@ -51,6 +51,7 @@
 	C(wire_duplicated)						\
 	C(wire_dup_failed)	/* no device buffer for the copy */	\
 	C(wire_corrupted)						\
+	C(wire_tls_corrupted)	/* TLS records changed (--tls-corrupt) */ \
 	C(wire_captured)	/* frames written to the --pcap file */	\
 	C(wire_capture_errors)	/* frames lost to capture write errors */ \
 	/* Command channel. */						\
@@ -72,6 +73,22 @@
 	C(ctx_no_space)							\
 	C(ctx_active)		/* gauge */				\
 	C(ctx_wiped_on_reset)	/* contexts freed by a device reset */	\
+	/* TLS receive (v2, tls_rx_dev.c): frames of flows with an RX context. */ \
+	C(rx_tls_ctx_created)						\
+	C(rx_tls_ctx_destroyed)						\
+	C(rx_tls_ctx_active)	/* gauge */				\
+	C(rx_tls_decrypted_packets)	/* delivered TLS_DECRYPTED */	\
+	C(rx_tls_decrypted_bytes)	/* their TCP payload bytes */	\
+	C(rx_tls_records_ok)	/* record tags verified */		\
+	C(rx_tls_auth_fail)	/* record tags that failed */		\
+	C(rx_tls_bad_record)	/* invalid header in sequence: sync lost */ \
+	C(rx_tls_ooo)		/* frames not where the stream stood */	\
+	C(rx_tls_restored)	/* frames given back as they came */	\
+	C(rx_tls_csum_bad)	/* bad checksum: delivered, engine untouched */ \
+	C(rx_tls_resync_req)	/* frames with TLS_RESYNC_REQ */	\
+	C(rx_tls_resync_ok)	/* RX_RESYNC answered OK */		\
+	C(rx_tls_resync_stale)	/* RX_RESYNC answered STALE */		\
+	C(rx_tls_resync_refused)	/* RX_RESYNC answered REFUSED */	\
 	/* vhost-user connection life cycle. */				\
 	C(dev_started)							\
 	C(dev_stopped)

@@ -9,6 +9,10 @@
  * reused oldest first (a FIFO), so a slot comes back only after every other
  * free slot did: a handle repeats after 2^12 uses of its slot, that is
  * after about 2^12 times the table size connections, not 2^12.
+ *
+ * RX contexts are also found by flow (family, addresses, ports as received)
+ * through a chained hash over the same slots: buckets sized with the table,
+ * the chain links in the slots, so adding and finding allocate nothing.
  */
 #ifndef DSIM_CTX_H
 #define DSIM_CTX_H
@@ -44,10 +48,9 @@ struct dsim_ctx {
 	uint8_t daddr[16];
 	uint16_t sport;		/* host order */
 	uint16_t dport;
-	/* Last RX_RESYNC from the driver, for the RX engine. */
-	bool rx_resync_valid;
-	uint32_t rx_resync_tcp_seq;
-	uint64_t rx_resync_rec_seq;
+	/* In the flow hash (RX contexts with an engine); next in the chain. */
+	bool flow_hashed;
+	uint32_t flow_next;
 	/* A TX_DROP event went out; none until a frame with resync info. */
 	bool tx_drop_reported;
 	/* State owned by the TLS engine (dsim_tls_ops), NULL otherwise. */
@@ -60,6 +63,18 @@ struct dsim_ctx_table {
 	uint32_t free_head;	/* ring position of the oldest free slot */
 	uint32_t nr_free;
 	uint32_t max;
+	uint32_t *flow_buckets;	/* first slot index of each chain, or NONE */
+	uint32_t flow_mask;	/* buckets - 1 (a power of two) */
+	uint32_t nr_flows;	/* contexts in the flow hash */
+};
+
+/* A received frame's flow: addresses in network order, as in dsim_ctx. */
+struct dsim_flow {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t saddr[16];	/* IPv4 in the first 4 bytes, rest zero */
+	uint8_t daddr[16];
+	uint16_t sport;		/* host order */
+	uint16_t dport;
 };
 
 /* Returns 0 or -ENOMEM / -EINVAL (max above DSIM_MAX_CONTEXTS_LIMIT). */
@@ -76,6 +91,15 @@ struct dsim_ctx *dsim_ctx_alloc(struct dsim_ctx_table *t);
 void dsim_ctx_free(struct dsim_ctx_table *t, struct dsim_ctx *ctx);
 /* The context the handle names, or NULL if unknown or stale. */
 struct dsim_ctx *dsim_ctx_lookup(struct dsim_ctx_table *t, uint32_t handle);
+
+/*
+ * Adds ctx to the flow hash under its own flow (family, saddr, daddr,
+ * sport, dport). Returns 0, or -EEXIST when another context has that flow.
+ * dsim_ctx_free() takes it out again.
+ */
+int dsim_ctx_flow_add(struct dsim_ctx_table *t, struct dsim_ctx *ctx);
+/* The hashed context of a flow, or NULL. No allocation: data path. */
+struct dsim_ctx *dsim_ctx_flow_find(struct dsim_ctx_table *t, const struct dsim_flow *f);
 
 static inline uint32_t dsim_ctx_active(const struct dsim_ctx_table *t)
 {

@@ -50,6 +50,7 @@ struct options {
 	struct dsim_wire_cfg wire;
 	const char *pcap_file;
 	bool tls_tx;
+	bool tls_rx;
 	double tls_tx_fail;
 	bool verbose;
 };
@@ -81,6 +82,8 @@ static void usage(FILE *f)
 		"                      device offers every offload it has)\n"
 		"  --tls-tx            ignored, for compatibility (TLS TX is on unless\n"
 		"                      --no-tls-tx)\n"
+		"  --no-tls-rx         no TLS RX engine: TLS_RX not advertised (v2\n"
+		"                      drivers), RX contexts refused\n"
 		"  --tls-tx-fail PCT   the TLS TX engine fails (drops, counts in\n"
 		"                      tx_tls_drop_injected, reports) PCT %% of the TLS\n"
 		"                      frames that arrive in order; seeded by --seed\n"
@@ -150,7 +153,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL
+		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL, OPT_NO_TLS_RX
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -161,6 +164,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tls-tx", no_argument, NULL, OPT_TLS_TX },
 		{ "no-tls-tx", no_argument, NULL, OPT_NO_TLS_TX },
 		{ "tls-tx-fail", required_argument, NULL, OPT_TLS_TX_FAIL },
+		{ "no-tls-rx", no_argument, NULL, OPT_NO_TLS_RX },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "loss", required_argument, NULL, OPT_LOSS },
@@ -178,6 +182,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->max_contexts = DSIM_MAX_CONTEXTS_DEFAULT;
 	o->wire.seed = 1;
 	o->tls_tx = true;
+	o->tls_rx = true;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SOCKET:
@@ -219,6 +224,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_TLS_TX:
 			o->tls_tx = false;
+			break;
+		case OPT_NO_TLS_RX:
+			o->tls_rx = false;
 			break;
 		case OPT_TLS_TX_FAIL:
 			if (parse_pct("tls-tx-fail", optarg, &o->tls_tx_fail))
@@ -440,6 +448,7 @@ int main(int argc, char **argv)
 	cfg.cmd_delay_ms = o.cmd_delay_ms;
 	cfg.cmd_stall_path = o.cmd_stall_file;
 	cfg.tls_tx = o.tls_tx;
+	cfg.tls_rx = o.tls_rx;
 	cfg.verbose = o.verbose;
 	cfg.wire = &o.wire;
 	cfg.pcap_path = o.pcap_file;

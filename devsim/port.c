@@ -10,6 +10,7 @@ int dsim_port_init(struct dsim_port *p, unsigned int id, uint32_t max_contexts)
 {
 	memset(p, 0, sizeof(*p));
 	p->id = id;
+	dsim_port_set_version(p, TLSNIC_ABI_VERSION_MIN);
 	return dsim_ctx_table_init(&p->ctxs, max_contexts);
 }
 
@@ -17,6 +18,12 @@ void dsim_port_fini(struct dsim_port *p)
 {
 	dsim_port_reset(p);
 	dsim_ctx_table_fini(&p->ctxs);
+}
+
+void dsim_port_set_version(struct dsim_port *p, uint8_t v)
+{
+	p->abi_version = v;
+	p->msgq.version = v;
 }
 
 void dsim_port_ctx_destroy(struct dsim_port *p, struct dsim_ctx *ctx)
@@ -40,6 +47,8 @@ void dsim_port_reset(struct dsim_port *p)
 	/* Replies to a driver that is gone must not reach its successor. */
 	p->msgq.head = 0;
 	p->msgq.tail = 0;
+	/* The next driver negotiates afresh. */
+	dsim_port_set_version(p, TLSNIC_ABI_VERSION_MIN);
 }
 
 int dsim_msgq_push(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint32_t tag,
@@ -60,7 +69,9 @@ int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint
 		return -ENOSPC;
 	m = &q->slots[q->tail % DSIM_MSGQ_LEN];
 	hdr.magic = htole32(TLSNIC_ABI_MAGIC);
-	hdr.version = TLSNIC_ABI_VERSION_MIN;
+	/* IDENTIFY is parsed before a version is agreed: always version 1. */
+	hdr.version = opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) || !q->version ?
+		      TLSNIC_ABI_VERSION_MIN : q->version;
 	hdr.opcode = opcode;
 	hdr.status = htole16(status);
 	hdr.tag = htole32(tag);

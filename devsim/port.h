@@ -48,6 +48,11 @@ struct dsim_msg {
 struct dsim_msgq {
 	uint32_t head;		/* next to send */
 	uint32_t tail;		/* next free */
+	/*
+	 * ABI version in the header of the messages queued from now on (the
+	 * port's negotiated one); IDENTIFY replies always carry version 1.
+	 */
+	uint8_t version;
 	struct dsim_msg slots[DSIM_MSGQ_LEN];
 };
 
@@ -60,17 +65,31 @@ struct dsim_tx_req;
  * plaintext.
  */
 struct dsim_tls_ops {
-	uint32_t caps;		/* TLSNIC_CAP_TLS_TX / TLSNIC_CAP_TLS_RX */
-	/* After CTX_CREATE was validated; non-zero refuses it (UNSUPPORTED). */
+	/* TLSNIC_CAP_TLS_TX, _TX_DROP_EVENT, _TLS_RX, _RX_RESYNC_REQ */
+	uint32_t caps;
+	/*
+	 * After CTX_CREATE was validated; non-zero refuses it: -EEXIST with
+	 * EXISTS (an RX context for the flow exists), else UNSUPPORTED.
+	 */
 	int (*ctx_init)(struct dsim_port *p, struct dsim_ctx *ctx);
 	/* Before the slot is wiped: release ctx->engine. */
 	void (*ctx_release)(struct dsim_port *p, struct dsim_ctx *ctx);
 	/* Encrypts the frame in place before checksum/TSO; < 0 drops it. */
 	int (*tx)(struct dsim_port *p, const struct dsim_tx_req *req,
 		  uint8_t *frame, uint32_t len, const struct dsim_frame_info *fi);
-	/* Decrypts a received frame in place and updates meta. */
+	/*
+	 * Decrypts a received TCP frame (headers parsed, checksums verified:
+	 * meta holds CSUM_OK or not) in place and updates meta.
+	 */
 	void (*rx)(struct dsim_port *p, uint8_t *frame, uint32_t len,
 		   const struct dsim_frame_info *fi, struct tlsnic_rx_meta *meta);
+	/*
+	 * v2 RX_RESYNC for RX context ctx: returns the completion status
+	 * (OK, STALE, REFUSED, BAD_HANDLE).
+	 */
+	uint16_t (*rx_resync)(struct dsim_port *p, struct dsim_ctx *ctx,
+			      uint32_t tcp_seq, uint64_t rec_seq,
+			      uint32_t resync_id);
 };
 
 struct dsim_port {
@@ -78,6 +97,8 @@ struct dsim_port {
 	struct dsim_counters cnt;
 	struct dsim_ctx_table ctxs;
 	const struct dsim_tls_ops *tls;
+	/* ABI version IDENTIFY negotiated; 1 until then and after a reset. */
+	uint8_t abi_version;
 	struct dsim_msgq msgq;
 	/* Command channel faults (cmd.h): set by the glue. */
 	uint64_t cmd_delay_ns;	/* context command replies wait this long */
@@ -101,6 +122,8 @@ int dsim_port_init(struct dsim_port *p, unsigned int id, uint32_t max_contexts);
 void dsim_port_fini(struct dsim_port *p);
 /* Device reset (guest gone): destroys every context, drops queued messages. */
 void dsim_port_reset(struct dsim_port *p);
+/* Speaks ABI version v from now on (IDENTIFY). */
+void dsim_port_set_version(struct dsim_port *p, uint8_t v);
 /* Destroys one context, letting the TLS engine release its state first. */
 void dsim_port_ctx_destroy(struct dsim_port *p, struct dsim_ctx *ctx);
 

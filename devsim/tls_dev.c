@@ -13,6 +13,7 @@
 #include "csum.h"
 #include "pipeline.h"
 #include "tls_dev.h"
+#include "tls_rx_dev.h"
 #include "tls_tx.h"
 
 /*
@@ -76,8 +77,19 @@ static int tls_dev_ctx_init(struct dsim_port *p, struct dsim_ctx *ctx)
 
 	if (!c)
 		return -ERANGE;
-	if (ctx->dir != TLSNIC_DIR_TX) {
-		c->tls_ctx_rx_refused++;
+	if (ctx->dir == TLSNIC_DIR_RX) {
+		/* RX offload speaks v2 (metadata, RX_RESYNC): not to a v1 driver. */
+		if (!(p->tls->caps & TLSNIC_CAP_TLS_RX) || p->abi_version < 2) {
+			c->tls_ctx_rx_refused++;
+			return -EOPNOTSUPP;
+		}
+		ret = tls_rx_dev_ctx_init(p, ctx);
+		if (ret && ret != -EEXIST)
+			c->tls_ctx_init_failed++;
+		return ret;
+	}
+	if (ctx->dir != TLSNIC_DIR_TX || !(p->tls->caps & TLSNIC_CAP_TLS_TX)) {
+		c->tls_ctx_init_failed++;
 		return -EOPNOTSUPP;
 	}
 	switch (ctx->cipher) {
@@ -120,7 +132,10 @@ static int tls_dev_ctx_init(struct dsim_port *p, struct dsim_ctx *ctx)
 
 static void tls_dev_ctx_release(struct dsim_port *p, struct dsim_ctx *ctx)
 {
-	(void)p;
+	if (ctx->dir == TLSNIC_DIR_RX) {
+		tls_rx_dev_ctx_release(p, ctx);
+		return;
+	}
 	if (!ctx->engine)
 		return;
 	/* Wipes the key schedules and the stream state. */
@@ -344,4 +359,22 @@ const struct dsim_tls_ops tls_dev_tx_ops = {
 	.ctx_init = tls_dev_ctx_init,
 	.ctx_release = tls_dev_ctx_release,
 	.tx = tls_dev_tx,
+};
+
+const struct dsim_tls_ops tls_dev_ops = {
+	.caps = TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TX_DROP_EVENT | TLSNIC_CAP_TLS_RX |
+		TLSNIC_CAP_RX_RESYNC_REQ,
+	.ctx_init = tls_dev_ctx_init,
+	.ctx_release = tls_dev_ctx_release,
+	.tx = tls_dev_tx,
+	.rx = tls_rx_dev_rx,
+	.rx_resync = tls_rx_dev_resync,
+};
+
+const struct dsim_tls_ops tls_dev_rx_ops = {
+	.caps = TLSNIC_CAP_TLS_RX | TLSNIC_CAP_RX_RESYNC_REQ,
+	.ctx_init = tls_dev_ctx_init,
+	.ctx_release = tls_dev_ctx_release,
+	.rx = tls_rx_dev_rx,
+	.rx_resync = tls_rx_dev_resync,
 };

@@ -3,9 +3,11 @@
  * tlsnic devsim: the TLS TX engine (tls_tx.h) plugged into a port.
  *
  * tls_dev_tx_ops is a struct dsim_tls_ops: set p->tls = &tls_dev_tx_ops
- * after dsim_port_init() to advertise TLSNIC_CAP_TLS_TX. It keeps one
+ * after dsim_port_init() to advertise TLSNIC_CAP_TLS_TX. tls_dev_ops adds
+ * the RX engine (tls_rx_dev.h: TLSNIC_CAP_TLS_RX and RX_RESYNC_REQ, to a
+ * v2 driver), tls_dev_rx_ops is RX alone. The TX part keeps one
  * struct tls_tx_ctx per TX context in dsim_ctx.engine, refuses RX contexts
- * (no RX engine yet: the driver keeps RX in software) and, for each frame
+ * when RX is not plugged in or the driver speaks v1 and, for each frame
  * flagged TLSNIC_TX_F_TLS, checks that the frame is TCP on the context's
  * flow and encrypts its payload in place. Every refusal is counted.
  *
@@ -65,7 +67,9 @@ struct tls_dev_counters {
 /* Ports with TLS counters; port ids at or above are refused contexts. */
 #define TLS_DEV_MAX_PORTS	16
 
-extern const struct dsim_tls_ops tls_dev_tx_ops;
+extern const struct dsim_tls_ops tls_dev_tx_ops;	/* TX only */
+extern const struct dsim_tls_ops tls_dev_ops;		/* TX and RX */
+extern const struct dsim_tls_ops tls_dev_rx_ops;	/* RX only */
 
 /* The TLS counters of port @port, or NULL if out of range. */
 const struct tls_dev_counters *tls_dev_counters(unsigned int port);

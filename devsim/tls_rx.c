@@ -41,8 +41,12 @@ static bool tls_rx_plausible(const uint8_t *h)
 static void tls_rx_report(struct tls_rx_ctx *ctx, struct tls_rx_result *res)
 {
 	ctx->stats.resync_req++;
+	/* The driver echoes it: an answer to an older request is stale. */
+	if (!++ctx->resync_id)
+		ctx->resync_id = 1;
 	res->resync_req = true;
 	res->resync_seq = ctx->cand_seq;
+	res->resync_id = ctx->resync_id;
 	res->resync_pos = (uint64_t)tls_rec_stream_off(&ctx->st, ctx->cand_seq);
 }
 

@@ -83,6 +83,7 @@ struct tls_rx_result {
 	bool decrypted;
 	bool resync_req;	/* a resync candidate header starts in it */
 	uint32_t resync_seq;	/* TCP seq of the candidate's first byte */
+	uint32_t resync_id;	/* new for each request, never 0 */
 	uint64_t resync_pos;	/* its 64-bit stream position */
 	unsigned int flags;	/* TLS_RX_R_* */
 };
@@ -112,6 +113,7 @@ struct tls_rx_ctx {
 	 */
 	struct tls_rec_cursor cur;
 	uint32_t cand_seq;	/* TRACK: the candidate header */
+	uint32_t resync_id;	/* id of the last request reported (0: none) */
 	uint32_t cand_len;	/* its record length */
 	/* SEARCH: last bytes searched, for a header split across segments */
 	uint8_t carry[TLS_REC_HDR_LEN - 1];

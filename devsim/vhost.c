@@ -930,7 +930,9 @@ int vport_setup(const struct vport_config *cfg)
 			return ret;
 		tls_dev_counters_reset(i);
 		if (cfg->tls_tx)
-			vp->dp.tls = &tls_dev_tx_ops;
+			vp->dp.tls = cfg->tls_rx ? &tls_dev_ops : &tls_dev_tx_ops;
+		else if (cfg->tls_rx)
+			vp->dp.tls = &tls_dev_rx_ops;
 		vp->dp.cmd_delay_ns = (uint64_t)cfg->cmd_delay_ms * 1000000u;
 		ret = vport_pools_create(vp);
 		if (ret)

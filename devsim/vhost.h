@@ -14,6 +14,7 @@ struct vport_config {
 	unsigned int nr_ports;
 	uint32_t max_contexts;
 	bool tls_tx;			/* plug in the TLS TX engine (tls_dev.h) */
+	bool tls_rx;			/* and the RX engine (tls_rx_dev.h) */
 	bool verbose;
 	const struct dsim_wire_cfg *wire;	/* faults; NULL: a perfect wire */
 	const char *pcap_path;		/* capture every frame to it; or NULL */

@@ -12,6 +12,15 @@
 #include "tls_tx.h"
 
 static struct dsim_port port;
+/* The version the test driver speaks after IDENTIFY (make_msg headers). */
+static uint8_t drv_version = TLSNIC_ABI_VERSION_MIN;
+
+/* IDENTIFY, both ways, is version 1; the rest the negotiated version. */
+static uint8_t msg_version(uint8_t opcode)
+{
+	return (opcode & ~TLSNIC_OP_REPLY) == TLSNIC_OP_IDENTIFY ? TLSNIC_ABI_VERSION_MIN :
+								   drv_version;
+}
 
 struct reply {
 	struct tlsnic_msg_hdr hdr;
@@ -24,7 +33,7 @@ static size_t make_msg(uint8_t *buf, uint8_t opcode, uint32_t tag, const void *b
 {
 	struct tlsnic_msg_hdr h = {
 		.magic = htole32(TLSNIC_ABI_MAGIC),
-		.version = TLSNIC_ABI_VERSION_MIN,
+		.version = msg_version(opcode),
 		.opcode = opcode,
 		.tag = htole32(tag),
 		.len = htole32(len),
@@ -60,8 +69,8 @@ static bool transact(uint8_t opcode, uint32_t tag, const void *body, uint32_t le
 
 	CHECK(dsim_cmd_process(&port, buf, n) == 0, "opcode %#x not answered", opcode);
 	CHECK(pop_reply(r), "no reply queued");
-	CHECK(le32toh(r->hdr.magic) == TLSNIC_ABI_MAGIC && r->hdr.version == TLSNIC_ABI_VERSION_MIN,
-	      "reply header");
+	CHECK(le32toh(r->hdr.magic) == TLSNIC_ABI_MAGIC && r->hdr.version == msg_version(opcode),
+	      "reply header version %u", r->hdr.version);
 	CHECK(r->hdr.opcode == (opcode | TLSNIC_OP_REPLY), "reply opcode %#x", r->hdr.opcode);
 	CHECK(le32toh(r->hdr.tag) == tag, "tag %u want %u", le32toh(r->hdr.tag), tag);
 	CHECK(le16toh(r->hdr.status) == want_status, "opcode %#x status %u want %u", opcode,
@@ -77,7 +86,24 @@ static bool transact(uint8_t opcode, uint32_t tag, const void *body, uint32_t le
 static bool reset_port(uint32_t max)
 {
 	dsim_port_fini(&port);
+	drv_version = TLSNIC_ABI_VERSION_MIN;
 	return dsim_port_init(&port, 3, max) == 0;
+}
+
+/* IDENTIFY as a driver speaking up to @v; the reply's body in @id. */
+static bool negotiate(uint32_t v, struct tlsnic_identify *id)
+{
+	struct tlsnic_identify_cmd cmd = { .abi_version = htole32(v) };
+	struct reply r;
+
+	if (!transact(TLSNIC_OP_IDENTIFY, 0x1d, &cmd, sizeof(cmd), TLSNIC_ST_OK, &r))
+		return false;
+	CHECK(r.body_len == sizeof(*id), "identify body %u", r.body_len);
+	memcpy(id, r.body, sizeof(*id));
+	drv_version = (uint8_t)le32toh(id->abi_version);
+	CHECK(port.abi_version == drv_version, "port speaks %u, answered %u",
+	      port.abi_version, drv_version);
+	return true;
 }
 
 static bool identify(void)
@@ -104,10 +130,17 @@ static bool identify(void)
 	      memchr(id.fw_version, 0, sizeof(id.fw_version)), "fw_version");
 	CHECK(port.cnt.cmd_identify == 1 && port.cnt.cmd_rx == 1 && !port.cnt.cmd_err, "counters");
 
-	/* A newer driver is answered with version 1; a version 0 one is refused. */
+	CHECK(!id.data_qps, "v1 data_qps %u", le16toh(id.data_qps));
+
+	/* A newer driver is answered with version 2; a version 0 one is refused. */
 	cmd.abi_version = htole32(7);
 	if (!transact(TLSNIC_OP_IDENTIFY, 2, &cmd, sizeof(cmd), TLSNIC_ST_OK, &r))
 		return false;
+	memcpy(&id, r.body, sizeof(id));
+	CHECK(le32toh(id.abi_version) == 2 && le16toh(id.data_qps) == 1, "v2 answer");
+	CHECK(le32toh(id.caps) == (TLSNIC_CAP_CSUM | TLSNIC_CAP_TSO | TLSNIC_CAP_RX_CSUM),
+	      "v2 caps %#x without an engine", le32toh(id.caps));
+	drv_version = 2;
 	cmd.abi_version = 0;
 	if (!transact(TLSNIC_OP_IDENTIFY, 3, &cmd, sizeof(cmd), TLSNIC_ST_UNSUPPORTED, &r))
 		return false;
@@ -212,6 +245,11 @@ static struct tlsnic_ctx_create create_body(uint8_t dir, uint8_t cipher, uint8_t
 	return c;
 }
 
+static struct tlsnic_ctx_create create_body_v(uint8_t dir)
+{
+	return create_body(dir, TLSNIC_CIPHER_AES_GCM_128, 4);
+}
+
 static bool create(struct tlsnic_ctx_create *c, uint16_t want, uint32_t *handle)
 {
 	struct tlsnic_ctx_ref ref;
@@ -307,6 +345,133 @@ static bool create_until_full(void)
 		return false;
 	CHECK(!dsim_ctx_lookup(&port.ctxs, handles[3]), "stale lookup");
 	CHECK(dsim_ctx_lookup(&port.ctxs, again), "new lookup");
+	return true;
+}
+
+/*
+ * The version is per port and per driver: 1 until an IDENTIFY, the lower of
+ * the driver's and 2 after it; TLS_RX (with its resync mode) only in v2 and
+ * only with the RX engine; after negotiation a header with the other version
+ * is BAD_MSG and executes nothing, while IDENTIFY stays version 1.
+ */
+static bool version_negotiation(void)
+{
+	static const uint32_t tx_caps = TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TX_DROP_EVENT;
+	static const uint32_t rx_caps = TLSNIC_CAP_TLS_RX | TLSNIC_CAP_RX_RESYNC_REQ;
+	static const uint32_t base = TLSNIC_CAP_CSUM | TLSNIC_CAP_TSO | TLSNIC_CAP_RX_CSUM;
+	struct tlsnic_ctx_create c = create_body_v(TLSNIC_DIR_TX);
+	struct tlsnic_identify id;
+	struct reply r;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t h;
+
+	/* v1 driver, TX and RX engines: v1 caps, v1 headers. */
+	CHECK(reset_port(4), "init");
+	port.tls = &tls_dev_ops;
+	if (!negotiate(1, &id))
+		return false;
+	CHECK(le32toh(id.abi_version) == 1 && !id.data_qps, "v1 answer");
+	CHECK(le32toh(id.caps) == (base | tx_caps), "v1 caps %#x", le32toh(id.caps));
+	/* A v2 header from a v1 driver: refused (in v1), nothing created. */
+	drv_version = 2;
+	n = make_msg(buf, TLSNIC_OP_CTX_CREATE, 40, &c, sizeof(c));
+	drv_version = 1;
+	CHECK(dsim_cmd_process(&port, buf, n) == 0 && pop_reply(&r), "v2 header answered");
+	CHECK(le16toh(r.hdr.status) == TLSNIC_ST_BAD_MSG && r.hdr.version == 1 &&
+	      le32toh(r.hdr.tag) == 40, "v2 header in v1: status %u version %u",
+	      le16toh(r.hdr.status), r.hdr.version);
+	CHECK(port.cnt.ctx_created == 0 && port.cnt.cmd_bad == 1, "v2 header executed");
+	if (!create(&c, TLSNIC_ST_OK, &h))
+		return false;
+
+	/* The same port, re-identified by a v2 driver. */
+	if (!negotiate(2, &id))
+		return false;
+	CHECK(le32toh(id.abi_version) == 2 && le16toh(id.data_qps) == 1, "v2 answer");
+	CHECK(le32toh(id.caps) == (base | tx_caps | rx_caps), "v2 caps %#x", le32toh(id.caps));
+	drv_version = 1;
+	n = make_msg(buf, TLSNIC_OP_CTX_DESTROY, 41, &(struct tlsnic_ctx_ref){
+		.handle = htole32(h) }, sizeof(struct tlsnic_ctx_ref));
+	CHECK(dsim_cmd_process(&port, buf, n) == 0 && pop_reply(&r), "v1 header answered");
+	CHECK(le16toh(r.hdr.status) == TLSNIC_ST_BAD_MSG && r.hdr.version == 2 &&
+	      le32toh(r.hdr.tag) == 41, "v1 header after v2: status %u version %u",
+	      le16toh(r.hdr.status), r.hdr.version);
+	CHECK(port.cnt.ctx_destroyed == 0 && dsim_ctx_lookup(&port.ctxs, h), "destroy executed");
+	drv_version = 2;
+	if (!destroy(h, TLSNIC_ST_OK))
+		return false;
+	/* IDENTIFY with a v2 header is malformed whatever was negotiated. */
+	n = make_msg(buf, TLSNIC_OP_IDENTIFY, 42, &(struct tlsnic_identify_cmd){
+		.abi_version = htole32(2) }, sizeof(struct tlsnic_identify_cmd));
+	((struct tlsnic_msg_hdr *)buf)->version = 2;
+	CHECK(dsim_cmd_process(&port, buf, n) == 0 && pop_reply(&r) &&
+	      le16toh(r.hdr.status) == TLSNIC_ST_BAD_MSG && r.hdr.version == 1,
+	      "IDENTIFY with version 2 in its header");
+
+	/* TX engine only: no TLS_RX in v2 either; RX engine only: no TLS_TX. */
+	port.tls = &tls_dev_tx_ops;
+	if (!negotiate(2, &id))
+		return false;
+	CHECK(le32toh(id.caps) == (base | tx_caps), "TX-only v2 caps %#x", le32toh(id.caps));
+	port.tls = &tls_dev_rx_ops;
+	if (!negotiate(2, &id))
+		return false;
+	CHECK(le32toh(id.caps) == (base | rx_caps), "RX-only v2 caps %#x", le32toh(id.caps));
+
+	/* A device reset forgets the driver: v1 again. */
+	dsim_port_reset(&port);
+	CHECK(port.abi_version == 1, "version survived a reset");
+	port.tls = NULL;
+	return true;
+}
+
+/*
+ * RX contexts: refused to a v1 driver; in v2 one per flow (EXISTS for a
+ * second, the reverse flow and the other family are other flows), and the
+ * flow is free again once its context is destroyed.
+ */
+static bool rx_contexts(void)
+{
+	struct tlsnic_ctx_create c = create_body_v(TLSNIC_DIR_RX), rev, v6;
+	const struct tls_dev_counters *tc;
+	struct tlsnic_identify id;
+	uint32_t h, h2, h3, h4;
+
+	CHECK(reset_port(8), "init");
+	port.tls = &tls_dev_ops;
+	tls_dev_counters_reset(port.id);
+	if (!create(&c, TLSNIC_ST_UNSUPPORTED, &h))
+		return false;
+	tc = tls_dev_counters(port.id);
+	CHECK(tc->tls_ctx_rx_refused == 1, "v1 RX refusal not counted");
+	if (!negotiate(2, &id) || !create(&c, TLSNIC_ST_OK, &h) ||
+	    !create(&c, TLSNIC_ST_EXISTS, &h2))
+		return false;
+	CHECK(port.cnt.ctx_active == 1 && port.cnt.rx_tls_ctx_active == 1 &&
+	      port.cnt.rx_tls_ctx_created == 1, "counters after EXISTS");
+	rev = c;
+	memcpy(rev.saddr, c.daddr, sizeof(rev.saddr));
+	memcpy(rev.daddr, c.saddr, sizeof(rev.daddr));
+	rev.sport = c.dport;
+	rev.dport = c.sport;
+	v6 = c;
+	v6.family = 6;
+	if (!create(&rev, TLSNIC_ST_OK, &h2) || !create(&v6, TLSNIC_ST_OK, &h3))
+		return false;
+	/* A TX context of the same flow is no RX context. */
+	c.dir = TLSNIC_DIR_TX;
+	if (!create(&c, TLSNIC_ST_OK, &h4))
+		return false;
+	c.dir = TLSNIC_DIR_RX;
+	if (!destroy(h, TLSNIC_ST_OK) || !create(&c, TLSNIC_ST_OK, &h))
+		return false;
+	CHECK(port.cnt.rx_tls_ctx_created == 4 && port.cnt.rx_tls_ctx_destroyed == 1 &&
+	      port.cnt.rx_tls_ctx_active == 3 && port.ctxs.nr_flows == 3, "RX counters");
+	dsim_port_reset(&port);
+	CHECK(port.cnt.rx_tls_ctx_active == 0 && port.ctxs.nr_flows == 0 &&
+	      port.cnt.rx_tls_ctx_destroyed == 4, "reset left RX contexts");
+	port.tls = NULL;
 	return true;
 }
 
@@ -498,30 +663,42 @@ static bool keys_wiped(void)
 	return true;
 }
 
+/*
+ * RX_RESYNC at the command level (the resync itself is in test_tls_dev.c):
+ * v2 only, body checked, only RX contexts with engine state, and with no
+ * request open it is STALE and changes nothing.
+ */
 static bool rx_resync(void)
 {
 	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_RX, TLSNIC_CIPHER_AES_GCM_128, 4);
+	struct tlsnic_identify id;
 	struct tlsnic_rx_resync rs;
-	struct dsim_ctx *ctx;
 	uint32_t rx, tx;
 	struct reply r;
 
 	CHECK(reset_port(4), "init");
-	if (!create(&c, TLSNIC_ST_OK, &rx))
+	port.tls = &tls_dev_ops;
+	memset(&rs, 0, sizeof(rs));
+	/* A v1 driver has no such command. */
+	if (!transact(TLSNIC_OP_RX_RESYNC, 6, &rs, sizeof(rs), TLSNIC_ST_BAD_OPCODE, &r))
+		return false;
+	if (!negotiate(2, &id) || !create(&c, TLSNIC_ST_OK, &rx))
 		return false;
 	c.dir = TLSNIC_DIR_TX;
 	if (!create(&c, TLSNIC_ST_OK, &tx))
 		return false;
-	memset(&rs, 0, sizeof(rs));
 	rs.handle = htole32(rx);
 	rs.tcp_seq = htole32(0xfeedf00d);
 	rs.rec_seq[0] = 0x01;
 	rs.rec_seq[7] = 0x02;
-	if (!transact(TLSNIC_OP_RX_RESYNC, 7, &rs, sizeof(rs), TLSNIC_ST_OK, &r))
+	rs.resync_id = htole32(1);
+	if (!transact(TLSNIC_OP_RX_RESYNC, 7, &rs, sizeof(rs), TLSNIC_ST_STALE, &r))
 		return false;
-	ctx = dsim_ctx_lookup(&port.ctxs, rx);
-	CHECK(ctx && ctx->rx_resync_valid && ctx->rx_resync_tcp_seq == 0xfeedf00d &&
-	      ctx->rx_resync_rec_seq == 0x0100000000000002ULL, "resync stored");
+	CHECK(port.cnt.rx_tls_resync_stale == 1 && !port.cnt.rx_tls_resync_ok, "counters");
+	rs.reserved = htole32(1);
+	if (!transact(TLSNIC_OP_RX_RESYNC, 8, &rs, sizeof(rs), TLSNIC_ST_BAD_MSG, &r))
+		return false;
+	rs.reserved = 0;
 	rs.handle = htole32(tx);		/* only RX contexts resync this way */
 	if (!transact(TLSNIC_OP_RX_RESYNC, 8, &rs, sizeof(rs), TLSNIC_ST_BAD_HANDLE, &r))
 		return false;
@@ -532,9 +709,14 @@ static bool rx_resync(void)
 		uint8_t longer[sizeof(rs) + 1] = { 0 };
 
 		memcpy(longer, &rs, sizeof(rs));
-		return transact(TLSNIC_OP_RX_RESYNC, 10, longer, sizeof(longer),
-				TLSNIC_ST_BAD_MSG, &r);
+		if (!transact(TLSNIC_OP_RX_RESYNC, 10, longer, sizeof(longer),
+			      TLSNIC_ST_BAD_MSG, &r))
+			return false;
 	}
+	/* The engine releases its contexts before it is unplugged. */
+	dsim_port_reset(&port);
+	port.tls = NULL;
+	return true;
 }
 
 /* With the reply queue full a command is refused, not half-done. */
@@ -542,10 +724,11 @@ static bool reply_queue_full(void)
 {
 	struct tlsnic_ctx_create c = create_body(TLSNIC_DIR_TX, TLSNIC_CIPHER_AES_GCM_128, 4);
 	uint8_t buf[256];
-	size_t n = make_msg(buf, TLSNIC_OP_CTX_CREATE, 1, &c, sizeof(c));
 	uint32_t i;
+	size_t n;
 
 	CHECK(reset_port(DSIM_MSGQ_LEN + 10), "init");
+	n = make_msg(buf, TLSNIC_OP_CTX_CREATE, 1, &c, sizeof(c));
 	for (i = 0; i < DSIM_MSGQ_LEN; i++)
 		CHECK(dsim_cmd_process(&port, buf, n) == 0, "command %u", i);
 	CHECK(dsim_cmd_process(&port, buf, n) == -ENOSPC, "accepted with a full queue");
@@ -697,6 +880,8 @@ int main(void)
 {
 	static const struct test_case tests[] = {
 		{ "identify", identify },
+		{ "version_negotiation", version_negotiation },
+		{ "rx_contexts", rx_contexts },
 		{ "bad_headers", bad_headers },
 		{ "bad_opcode", bad_opcode },
 		{ "create_validation", create_validation },

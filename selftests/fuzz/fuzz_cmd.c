@@ -3,17 +3,21 @@
  * libFuzzer target: devsim's command parser (devsim/cmd.c).
  *
  * Each chunk of the input (fuzz_common.h) is one driver-to-device message
- * on a port with the TLS TX engine and two live contexts. Op bits:
+ * on a port with the TLS TX and RX engines and two live TX contexts. Op
+ * bits:
  *   0x01  drain the reply queue first (else it fills and ENOSPC is reached)
  *   0x02  make the header valid (magic, version, status, length) so the
- *         body parsers are reached, whatever the opcode and body
+ *         body parsers are reached, whatever the opcode and body; the
+ *         version is 1 for IDENTIFY, else the one the port negotiated
  *   0x04  toggle the reply delay (--cmd-delay-ms)
  *
  * Checked after every message: exactly one reply, with the command's opcode
  * and tag, or none for exactly the messages the device must drop; error
  * replies carry no body; OK replies have the opcode's body; a created
  * context resolves, a destroyed one no longer does; the context counters
- * add up; no key or salt bytes stay in the context table.
+ * add up; replies carry the negotiated version (IDENTIFY's 1); RX contexts
+ * have engine state and are exactly the flow hash's entries; no key or salt
+ * bytes stay in the context table.
  */
 #include "fuzz_port.h"
 
@@ -26,7 +30,7 @@ static struct dsim_port port;
 static void check_table(const struct dsim_port *p)
 {
 	static const uint8_t zero[32];
-	uint32_t i;
+	uint32_t i, rx = 0;
 
 	FZ_CHECK(p->cnt.ctx_active == dsim_ctx_active(&p->ctxs), "ctx_active gauge");
 	FZ_CHECK(p->cnt.ctx_created - p->cnt.ctx_destroyed == p->cnt.ctx_active,
@@ -45,7 +49,13 @@ static void check_table(const struct dsim_port *p)
 			 (p->tls->caps & TLSNIC_CAP_TLS_RX), "RX context in slot %u", i);
 		FZ_CHECK(!c->in_use || c->dir != TLSNIC_DIR_TX || c->engine,
 			 "TX context %u without engine state", i);
+		FZ_CHECK(!c->in_use || c->dir != TLSNIC_DIR_RX || (c->engine && c->flow_hashed),
+			 "RX context %u without engine state or flow", i);
+		FZ_CHECK(c->in_use || !c->flow_hashed, "free slot %u in the flow hash", i);
+		rx += c->in_use && c->dir == TLSNIC_DIR_RX;
 	}
+	FZ_CHECK(p->ctxs.nr_flows == rx && p->cnt.rx_tls_ctx_active == rx,
+		 "flows %u, RX contexts %u", p->ctxs.nr_flows, rx);
 }
 
 static uint32_t ok_body_len(uint8_t opcode)
@@ -79,8 +89,9 @@ static void one_command(struct dsim_port *p, uint8_t op, const uint8_t *data, si
 	if ((op & OP_FIX_HDR) && len >= sizeof(req)) {
 		memcpy(&req, msg, sizeof(req));
 		req.magic = htole32(TLSNIC_ABI_MAGIC);
-		req.version = TLSNIC_ABI_VERSION_MIN;
 		req.opcode &= (uint8_t)~TLSNIC_OP_REPLY;
+		req.version = req.opcode == TLSNIC_OP_IDENTIFY ? TLSNIC_ABI_VERSION_MIN :
+								  p->abi_version;
 		req.status = 0;
 		req.len = htole32((uint32_t)(len - sizeof(req)));
 		memcpy(msg, &req, sizeof(req));
@@ -114,8 +125,9 @@ static void one_command(struct dsim_port *p, uint8_t op, const uint8_t *data, si
 	m = &p->msgq.slots[(p->msgq.tail - 1) % DSIM_MSGQ_LEN];
 	FZ_CHECK(m->len >= sizeof(rep) && m->len <= DSIM_MSG_MAX, "reply length %u", m->len);
 	memcpy(&rep, m->data, sizeof(rep));
-	FZ_CHECK(le32toh(rep.magic) == TLSNIC_ABI_MAGIC && rep.version == TLSNIC_ABI_VERSION_MIN,
-		 "reply header");
+	FZ_CHECK(le32toh(rep.magic) == TLSNIC_ABI_MAGIC &&
+		 rep.version == (req.opcode == TLSNIC_OP_IDENTIFY ? TLSNIC_ABI_VERSION_MIN :
+				 p->abi_version), "reply header version %u", rep.version);
 	FZ_CHECK(rep.opcode == (req.opcode | TLSNIC_OP_REPLY) && rep.tag == req.tag,
 		 "reply opcode %#x tag %#x for %#x %#x", rep.opcode, le32toh(rep.tag),
 		 req.opcode, le32toh(req.tag));
@@ -166,6 +178,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t op;
 
 	fz_port_setup(&port, true);
+	/* RX contexts and RX_RESYNC too, once an input negotiates v2. */
+	port.tls = &tls_dev_ops;
 	while (fz_next_chunk(&r, &op, &chunk, &len)) {
 		now += 500;
 		if (op & OP_DRAIN) {

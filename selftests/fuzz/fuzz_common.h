@@ -138,15 +138,15 @@ static inline void fz_ctx_create_body(struct tlsnic_ctx_create *c, bool v6)
 	c->dport = htobe16(FZ_DPORT);
 }
 
-/* A whole command message: header and body. Returns its length. */
-static inline size_t fz_cmd_msg(uint8_t *out, uint8_t opcode, uint32_t tag,
-				const void *body, uint32_t body_len)
+/* A whole command message with header version @version. Returns its length. */
+static inline size_t fz_cmd_msg_v(uint8_t *out, uint8_t version, uint8_t opcode, uint32_t tag,
+				  const void *body, uint32_t body_len)
 {
 	struct tlsnic_msg_hdr h;
 
 	memset(&h, 0, sizeof(h));
 	h.magic = htole32(TLSNIC_ABI_MAGIC);
-	h.version = TLSNIC_ABI_VERSION_MIN;
+	h.version = version;
 	h.opcode = opcode;
 	h.tag = htole32(tag);
 	h.len = htole32(body_len);
@@ -154,6 +154,13 @@ static inline size_t fz_cmd_msg(uint8_t *out, uint8_t opcode, uint32_t tag,
 	if (body_len)
 		memcpy(out + sizeof(h), body, body_len);
 	return sizeof(h) + body_len;
+}
+
+/* The same in version 1 (IDENTIFY, or a port that negotiated nothing). */
+static inline size_t fz_cmd_msg(uint8_t *out, uint8_t opcode, uint32_t tag,
+				const void *body, uint32_t body_len)
+{
+	return fz_cmd_msg_v(out, TLSNIC_ABI_VERSION_MIN, opcode, tag, body, body_len);
 }
 
 /*

@@ -52,6 +52,15 @@ static void cmd_chunk(uint8_t op, uint8_t opcode, uint32_t tag, const void *body
 	in_len = fz_put_chunk(in, in_len, op, msg, len);
 }
 
+static void cmd_chunk_v(uint8_t version, uint8_t op, uint8_t opcode, uint32_t tag,
+			const void *body, uint32_t body_len)
+{
+	uint8_t msg[256];
+	size_t len = fz_cmd_msg_v(msg, version, opcode, tag, body, body_len);
+
+	in_len = fz_put_chunk(in, in_len, op, msg, len);
+}
+
 static void cmd_seeds(void)
 {
 	struct tlsnic_identify_cmd id = { .abi_version = htole32(TLSNIC_ABI_VERSION_MIN) };
@@ -86,6 +95,30 @@ static void cmd_seeds(void)
 	rs.tcp_seq = htole32(1234);
 	cmd_chunk(0, TLSNIC_OP_RX_RESYNC, 9, &rs, sizeof(rs));
 	seed_write("fuzz_cmd", "create_v6_rx_resync");
+
+	/*
+	 * A v2 driver: RX contexts (one per flow), RX_RESYNC with no request
+	 * open, a v1 header after the negotiation.
+	 */
+	id.abi_version = htole32(2);
+	cmd_chunk(0, TLSNIC_OP_IDENTIFY, 40, &id, sizeof(id));
+	id.abi_version = htole32(TLSNIC_ABI_VERSION_MIN);
+	fz_ctx_create_body(&c, false);
+	c.dir = TLSNIC_DIR_RX;
+	cmd_chunk_v(2, 0, TLSNIC_OP_CTX_CREATE, 41, &c, sizeof(c));
+	cmd_chunk_v(2, 0, TLSNIC_OP_CTX_CREATE, 42, &c, sizeof(c));
+	fz_ctx_create_body(&c, true);
+	c.dir = TLSNIC_DIR_RX;
+	cmd_chunk_v(2, 0, TLSNIC_OP_CTX_CREATE, 43, &c, sizeof(c));
+	memset(&rs, 0, sizeof(rs));
+	rs.handle = htole32(2);
+	rs.tcp_seq = htole32(1234);
+	rs.resync_id = htole32(1);
+	cmd_chunk_v(2, 0, TLSNIC_OP_RX_RESYNC, 44, &rs, sizeof(rs));
+	ref.handle = htole32(2);
+	cmd_chunk_v(2, 0, TLSNIC_OP_CTX_DESTROY, 45, &ref, sizeof(ref));
+	cmd_chunk(0, TLSNIC_OP_CTX_DESTROY, 46, &ref, sizeof(ref));
+	seed_write("fuzz_cmd", "v2_rx_contexts");
 
 	/* Fill every context slot, then one more. */
 	fz_ctx_create_body(&c, false);
