@@ -12,7 +12,7 @@
 #    stored has sha256sum's hash of what curl sent;
 #  - OpenSSL in nginx handed RX to the kernel and the kernel to the device:
 #    one RX-offloaded socket in netns b (TlsRxDevice +1, TlsRxSw +0), no
-#    decrypt error, and the device decrypted at least half of the upload
+#    decrypt error, and the device decrypted at least 90% of the upload
 #    (rx_tls_decrypted_bytes);
 #  - with ethtool -K eth1 tls-hw-rx-offload off the same upload works in
 #    software kTLS RX (TlsRxSw), the offload counters still;
@@ -118,8 +118,8 @@ for cipher in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384; do
 	before=$(krx_snap)
 	ktap_check "$cipher: nginx stored curl's 64 MiB upload intact" upload "$cipher" "data$n"
 	after=$(krx_snap)
-	ktap_check "$cipher: RX offloaded, device decrypted >= half the upload" \
-		krx_offloaded "$cipher" "$before" "$after" $((MIB64 / 2))
+	ktap_check "$cipher: RX offloaded, device decrypted >= 90% of the upload" \
+		krx_offloaded "$cipher" "$before" "$after" $((MIB64 * 9 / 10))
 done
 
 ktap_check "ethtool -K eth1 tls-hw-rx-offload on -> off" krx_switch_off

@@ -8,7 +8,7 @@
 #  - AES-GCM-128 and -256, transfers of 1 B, 16 KiB + 1 and 64 MiB on one
 #    connection, over IPv4 and over IPv6: b gets the sender's SHA-256 for
 #    each, its socket took RX offload (TlsRxDevice +1, TlsRxSw +0 in netns
-#    b), the device decrypted at least half of the payload
+#    b), the device decrypted at least 90% of the payload
 #    (rx_tls_decrypted_packets/bytes: the context starts behind data that
 #    arrived before it was keyed), and no record failed (TlsDecryptError);
 #  - ethtool -K eth1 tls-hw-rx-offload off: a new socket is software kTLS RX
@@ -45,8 +45,8 @@ for family in 4 6; do
 			ktap_fail "$what: sha256 equal at b"
 		fi
 		after=$(krx_snap)
-		ktap_check "$what: RX offloaded, device decrypted >= half the payload" \
-			krx_offloaded "$what" "$before" "$after" $((SIZES_BYTES / 2))
+		ktap_check "$what: RX offloaded, device decrypted >= 90% of the payload" \
+			krx_offloaded "$what" "$before" "$after" $((SIZES_BYTES * 9 / 10))
 	done
 done
 KTX_DST=$ADDR_B

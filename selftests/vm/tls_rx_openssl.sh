@@ -43,8 +43,8 @@ for cipher in aes128gcm aes256gcm; do
 	ktap_check "$what: sha256 equal at b" \
 		ktx_run "--cipher $cipher --bytes $SIZES" "--cipher $cipher --ktls none --bytes $SIZES"
 	after=$(krx_snap)
-	ktap_check "$what: RX offloaded, device decrypted >= half the payload" \
-		krx_offloaded "$what" "$before" "$after" $((SIZES_BYTES / 2))
+	ktap_check "$what: RX offloaded, device decrypted >= 90% of the payload" \
+		krx_offloaded "$what" "$before" "$after" $((SIZES_BYTES * 9 / 10))
 done
 
 # rx_keyed BEFORE: netns b keyed one more kTLS RX socket since BEFORE.
@@ -101,8 +101,8 @@ for recv in recv ssl; do
 	else
 		ktap_check "$what: kTLS RX keyed by OpenSSL" openssl_ktls_rx 0
 	fi
-	ktap_check "$what: RX offloaded, device decrypted >= half the payload" \
-		krx_offloaded "$what" "$before" "$after" $((MIB16 / 2))
+	ktap_check "$what: RX offloaded, device decrypted >= 90% of the payload" \
+		krx_offloaded "$what" "$before" "$after" $((MIB16 * 9 / 10))
 done
 
 ktap_check "every RX context released after close" krx_wait_idle 10
