@@ -66,3 +66,29 @@ ngx_stop() {
 	ngx_problems
 	return 0
 }
+
+# ngx_curl NS CIPHER CURL_ARGS...: curl in netns NS over TLS 1.2 with
+# CIPHER, its -w line as a diagnostic. Fails, with curl's complaints and
+# nginx's, unless curl succeeds and reports TLSv1.2 with CIPHER.
+ngx_curl() {
+	_nc_ns=$1
+	_nc_cipher=$2
+	shift 2
+	ip netns exec "$_nc_ns" curl -sS -v --fail --tlsv1.2 --tls-max 1.2 -k \
+		--ciphers "$_nc_cipher" --max-time 900 "$@" \
+		> "$NGX_DIR/curl.out" 2> "$NGX_DIR/curl.err"
+	_nc_rc=$?
+	sed 's/^/# /' "$NGX_DIR/curl.out"
+	if [ $_nc_rc -ne 0 ]; then
+		grep -v '^[<>{}*] ' "$NGX_DIR/curl.err" | sed 's/^/# curl: /'
+		grep -E '^\* (SSL|TLS)' "$NGX_DIR/curl.err" | sed 's/^/# curl: /'
+		ngx_problems
+		fail_msg "curl exited with $_nc_rc"
+		return 1
+	fi
+	if ! grep -qF "SSL connection using TLSv1.2 / $_nc_cipher" "$NGX_DIR/curl.err"; then
+		grep '^\* SSL connection' "$NGX_DIR/curl.err" | sed 's/^/# curl: /'
+		fail_msg "curl did not report TLSv1.2 with $_nc_cipher"
+		return 1
+	fi
+}
