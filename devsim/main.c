@@ -99,6 +99,10 @@ static void usage(FILE *f)
 		"  --corrupt PCT       flip one bit of a frame's TCP/UDP payload, leaving\n"
 		"                      the checksum wrong (wire_corrupted)\n"
 		"  --corrupt-fix-csum  corrupt with a matching checksum (undetectable)\n"
+		"  --tls-corrupt PCT   flip one bit of the TLS record that starts a TCP\n"
+		"                      frame's payload (ciphertext or tag) and fix the\n"
+		"                      TCP checksum, as an attacker on the path would:\n"
+		"                      PCT %% of such frames (wire_tls_corrupted)\n"
 		"  --seed N            fault stream seed (default 1); the same seed and\n"
 		"                      frame sequence give the same faults\n"
 		"  --pcap FILE         write every frame the wire delivers, after the\n"
@@ -153,7 +157,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_SOCKET = 256, OPT_MAX_CONTEXTS, OPT_STATS_FILE, OPT_TLS_TX, OPT_VERBOSE,
 		OPT_HELP, OPT_LOSS, OPT_REORDER, OPT_DUP, OPT_CORRUPT, OPT_CORRUPT_FIX_CSUM,
-		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL, OPT_NO_TLS_RX
+		OPT_SEED, OPT_PCAP, OPT_NO_TLS_TX, OPT_TLS_TX_FAIL, OPT_NO_TLS_RX, OPT_TLS_CORRUPT
 	};
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -172,6 +176,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "dup", required_argument, NULL, OPT_DUP },
 		{ "corrupt", required_argument, NULL, OPT_CORRUPT },
 		{ "corrupt-fix-csum", no_argument, NULL, OPT_CORRUPT_FIX_CSUM },
+		{ "tls-corrupt", required_argument, NULL, OPT_TLS_CORRUPT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "pcap", required_argument, NULL, OPT_PCAP },
 		{ NULL, 0, NULL, 0 }
@@ -256,6 +261,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CORRUPT_FIX_CSUM:
 			o->wire.corrupt_fix_csum = true;
+			break;
+		case OPT_TLS_CORRUPT:
+			if (parse_pct("tls-corrupt", optarg, &o->wire.tls_corrupt))
+				return -1;
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, &o->wire.seed)) {

@@ -953,9 +953,10 @@ int vport_setup(const struct vport_config *cfg)
 	}
 	if (verbose && wcfg != &no_faults)
 		fprintf(stderr,
-			"tlsnic-devsim: wire: loss %g%% reorder %g%% dup %g%% corrupt %g%%%s seed %" PRIu64 "\n",
+			"tlsnic-devsim: wire: loss %g%% reorder %g%% dup %g%% corrupt %g%%%s tls-corrupt %g%% seed %" PRIu64 "\n",
 			wcfg->loss, wcfg->reorder, wcfg->dup, wcfg->corrupt,
-			wcfg->corrupt_fix_csum ? " (fixed checksums)" : "", wcfg->seed);
+			wcfg->corrupt_fix_csum ? " (fixed checksums)" : "", wcfg->tls_corrupt,
+			wcfg->seed);
 	for (i = 0; i < nr_vports; i++) {
 		ret = vport_register(&vports[i]);
 		if (ret)

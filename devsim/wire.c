@@ -25,6 +25,12 @@ static uint64_t wire_rand(struct dsim_wire *w)
 	return mix64(w->rng);
 }
 
+static uint64_t wire_rand_tls(struct dsim_wire *w)
+{
+	w->tls_rng += SPLITMIX_GAMMA;
+	return mix64(w->tls_rng);
+}
+
 static bool pct_ok(double pct)
 {
 	return isfinite(pct) && pct >= 0.0 && pct <= 100.0;
@@ -33,7 +39,7 @@ static bool pct_ok(double pct)
 int dsim_wire_cfg_check(const struct dsim_wire_cfg *cfg)
 {
 	if (!pct_ok(cfg->loss) || !pct_ok(cfg->reorder) || !pct_ok(cfg->dup) ||
-	    !pct_ok(cfg->corrupt))
+	    !pct_ok(cfg->corrupt) || !pct_ok(cfg->tls_corrupt))
 		return -EINVAL;
 	return 0;
 }
@@ -73,10 +79,15 @@ void dsim_wire_init(struct dsim_wire *w, const struct dsim_wire_cfg *cfg, unsign
 	w->corrupt_thr = pct_threshold(cfg->corrupt, &w->corrupt_all);
 	w->dup_thr = pct_threshold(cfg->dup, &w->dup_all);
 	w->reorder_thr = pct_threshold(cfg->reorder, &w->reorder_all);
-	w->faults = cfg->loss > 0 || cfg->corrupt > 0 || cfg->dup > 0 || cfg->reorder > 0;
+	w->tls_corrupt_thr = pct_threshold(cfg->tls_corrupt, &w->tls_corrupt_all);
+	w->tls_corrupt = cfg->tls_corrupt > 0;
+	w->faults = cfg->loss > 0 || cfg->corrupt > 0 || cfg->dup > 0 || cfg->reorder > 0 ||
+		    w->tls_corrupt;
 	w->corrupt_fix_csum = cfg->corrupt_fix_csum;
 	/* Each direction has its own stream, so neither perturbs the other. */
 	w->rng = cfg->seed ^ mix64((uint64_t)port + 1);
+	/* And --tls-corrupt its own: adding it leaves the other faults alone. */
+	w->tls_rng = cfg->seed ^ mix64(((uint64_t)port + 1) ^ 0x746c732d636f7272ULL);
 	w->cnt = cnt;
 	w->pcap = pcap;
 	w->pcap_src = port;
@@ -109,13 +120,38 @@ struct dsim_wire_decision dsim_wire_decide(struct dsim_wire *w)
 	return d;
 }
 
+/* The L4 checksum after frame[pos] changed from old (RFC 1624, eqn. 3). */
+static void l4_csum_fix(uint8_t *frame, const struct dsim_frame_info *fi, uint32_t pos,
+			uint8_t old)
+{
+	uint32_t csum_off = fi->l4_off + (fi->l4_proto == DSIM_IPPROTO_TCP ? 16 : 6);
+	uint16_t hc = dsim_get_be16(frame + csum_off), m_old, m_new;
+	uint32_t sum;
+
+	/* IPv4 UDP without a checksum: nothing to keep consistent. */
+	if (fi->l4_proto == DSIM_IPPROTO_UDP && fi->l3 == DSIM_L3_IPV4 && hc == 0)
+		return;
+	/* The sum runs over 16-bit words from the L4 header on. */
+	if ((pos - fi->l4_off) % 2 == 0) {
+		m_old = (uint16_t)(old << 8);
+		m_new = (uint16_t)(frame[pos] << 8);
+	} else {
+		m_old = old;
+		m_new = frame[pos];
+	}
+	/* HC' = ~(~HC + ~m + m') */
+	sum = (uint16_t)~hc + (uint32_t)(uint16_t)~m_old + m_new;
+	hc = dsim_csum_finish(sum);
+	if (fi->l4_proto == DSIM_IPPROTO_UDP && hc == 0)
+		hc = 0xffff;
+	dsim_put_be16(frame + csum_off, hc);
+}
+
 int dsim_wire_corrupt(uint8_t *frame, uint32_t len, uint64_t where, bool fix_csum)
 {
 	struct dsim_frame_info fi;
-	uint32_t payload, plen, pos, csum_off;
-	uint16_t hc, m_old, m_new;
+	uint32_t payload, plen, pos;
 	uint8_t old;
-	uint32_t sum;
 
 	if (dsim_frame_parse(frame, len, &fi) != DSIM_FRAME_OK || fi.fragment ||
 	    (fi.l4_proto != DSIM_IPPROTO_TCP && fi.l4_proto != DSIM_IPPROTO_UDP))
@@ -127,28 +163,64 @@ int dsim_wire_corrupt(uint8_t *frame, uint32_t len, uint64_t where, bool fix_csu
 	pos = payload + (uint32_t)((where >> 3) % plen);
 	old = frame[pos];
 	frame[pos] ^= (uint8_t)(1U << (where & 7));
-	if (!fix_csum)
-		return (int)pos;
+	if (fix_csum)
+		l4_csum_fix(frame, &fi, pos, old);
+	return (int)pos;
+}
 
-	csum_off = fi.l4_off + (fi.l4_proto == DSIM_IPPROTO_TCP ? 16 : 6);
-	hc = dsim_get_be16(frame + csum_off);
-	/* IPv4 UDP without a checksum: nothing to keep consistent. */
-	if (fi.l4_proto == DSIM_IPPROTO_UDP && fi.l3 == DSIM_L3_IPV4 && hc == 0)
-		return (int)pos;
-	/* The sum runs over 16-bit words from the L4 header on. */
-	if ((pos - fi.l4_off) % 2 == 0) {
-		m_old = (uint16_t)(old << 8);
-		m_new = (uint16_t)(frame[pos] << 8);
-	} else {
-		m_old = old;
-		m_new = frame[pos];
-	}
-	/* RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m') */
-	sum = (uint16_t)~hc + (uint32_t)(uint16_t)~m_old + m_new;
-	hc = dsim_csum_finish(sum);
-	if (fi.l4_proto == DSIM_IPPROTO_UDP && hc == 0)
-		hc = 0xffff;
-	dsim_put_be16(frame + csum_off, hc);
+/* TLS 1.2 record header (type, 3.3, length) and explicit nonce. */
+#define TLS_HDR_LEN		5
+#define TLS_NONCE_END		13
+#define TLS_MIN_REC_LEN		24
+#define TLS_MAX_REC_LEN		(16384 + 256)
+
+/*
+ * A TCP frame whose payload begins with a plausible TLS 1.2 header; its
+ * payload offset and the bytes of that record in the frame.
+ */
+static bool tls_record_start(const uint8_t *frame, uint32_t len, struct dsim_frame_info *fi,
+			     uint32_t *payload, uint32_t *rec_in_frame)
+{
+	const uint8_t *h;
+	uint32_t plen, rlen;
+
+	if (dsim_frame_parse(frame, len, fi) != DSIM_FRAME_OK || fi->fragment ||
+	    fi->l4_proto != DSIM_IPPROTO_TCP)
+		return false;
+	*payload = fi->l4_off + fi->l4_hlen;
+	if (*payload + TLS_HDR_LEN > fi->l3_end)
+		return false;
+	h = frame + *payload;
+	plen = fi->l3_end - *payload;
+	rlen = (uint32_t)h[3] << 8 | h[4];
+	if (h[0] < 20 || h[0] > 24 || h[1] != 3 || h[2] != 3 || rlen < TLS_MIN_REC_LEN ||
+	    rlen > TLS_MAX_REC_LEN)
+		return false;
+	*rec_in_frame = plen < TLS_HDR_LEN + rlen ? plen : TLS_HDR_LEN + rlen;
+	/* Nothing of the record past its nonce in the frame: nothing to hit. */
+	return *rec_in_frame > TLS_NONCE_END;
+}
+
+bool dsim_wire_tls_candidate(const uint8_t *frame, uint32_t len)
+{
+	struct dsim_frame_info fi;
+	uint32_t payload, rec;
+
+	return tls_record_start(frame, len, &fi, &payload, &rec);
+}
+
+int dsim_wire_tls_corrupt(uint8_t *frame, uint32_t len, uint64_t where)
+{
+	struct dsim_frame_info fi;
+	uint32_t payload, rec, pos;
+	uint8_t old;
+
+	if (!tls_record_start(frame, len, &fi, &payload, &rec))
+		return -1;
+	pos = payload + TLS_NONCE_END + (uint32_t)((where >> 3) % (rec - TLS_NONCE_END));
+	old = frame[pos];
+	frame[pos] ^= (uint8_t)(1U << (where & 7));
+	l4_csum_fix(frame, &fi, pos, old);
 	return (int)pos;
 }
 
@@ -223,6 +295,14 @@ void dsim_wire_xmit(struct dsim_wire *w, const struct dsim_wire_pkt *pkt, uint64
 		ops->drop(ops->arg, pkt);
 		wire_release_due(w, now_ns, ops);
 		return;
+	}
+	/* Two draws per TLS record start, whatever the rate. */
+	if (w->tls_corrupt && dsim_wire_tls_candidate(pkt->data, pkt->len)) {
+		uint64_t r = wire_rand_tls(w), where = wire_rand_tls(w);
+
+		if (hit(r, w->tls_corrupt_thr, w->tls_corrupt_all) &&
+		    dsim_wire_tls_corrupt(pkt->data, pkt->len, where) >= 0)
+			w->cnt->wire_tls_corrupted++;
 	}
 	if ((d.faults & DSIM_WIRE_F_CORRUPT) &&
 	    dsim_wire_corrupt(pkt->data, pkt->len, d.where, w->corrupt_fix_csum) >= 0)

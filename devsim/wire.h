@@ -11,6 +11,13 @@
  *            checksum is left stale unless fix_csum, so the receiver sees a
  *            bad checksum. Frames without L4 payload are never corrupted.
  *   dup      a copy is delivered just before the frame (wire_duplicated)
+ *   tls-corrupt  a TCP frame whose payload starts with a plausible TLS 1.2
+ *            record header (type 20..24, version 3.3, length 24..16640)
+ *            gets one bit of that record's ciphertext or tag (payload
+ *            offset 13 or more, inside the frame and the record) flipped
+ *            and its TCP checksum fixed, as an attacker on the path would
+ *            (wire_tls_corrupted). Its own random stream, two draws per
+ *            such frame, so the other faults stay the same.
  *   reorder  the frame is held back until DSIM_WIRE_REORDER_DEPTH more
  *            frames have been delivered, or DSIM_WIRE_REORDER_MAX_NS
  *            passed; wire_reordered counts held frames that arrive after a
@@ -45,6 +52,7 @@ struct dsim_wire_cfg {
 	double reorder;
 	double dup;
 	double corrupt;
+	double tls_corrupt;	/* percent of frames starting a TLS record */
 	uint64_t seed;
 	bool corrupt_fix_csum;	/* corrupt, but fix the L4 checksum */
 };
@@ -90,7 +98,10 @@ struct dsim_wire {
 	bool loss_all, corrupt_all, dup_all, reorder_all;	/* 100% */
 	bool faults;		/* any rate above 0 */
 	bool corrupt_fix_csum;
+	uint64_t tls_corrupt_thr;
+	bool tls_corrupt_all, tls_corrupt;
 	uint64_t rng;
+	uint64_t tls_rng;	/* --tls-corrupt's own stream */
 	uint64_t sent;		/* frames put on the wire (sequence numbers) */
 	uint64_t delivered;	/* frames handed to the receiver */
 	uint64_t max_seq;	/* highest sequence number delivered, plus one */
@@ -128,6 +139,18 @@ struct dsim_wire_decision dsim_wire_decide(struct dsim_wire *w);
  * has no L4 payload (left untouched).
  */
 int dsim_wire_corrupt(uint8_t *frame, uint32_t len, uint64_t where, bool fix_csum);
+
+/*
+ * --tls-corrupt on one frame: if it is TCP (not a fragment) and its payload
+ * starts with a plausible TLS 1.2 header, changes one byte of that record
+ * at payload offset 13 or more (within the frame and the record), chosen
+ * by where, and fixes the TCP checksum. Returns the frame offset of the
+ * changed byte, or -1 when the frame is no such frame (left untouched).
+ */
+int dsim_wire_tls_corrupt(uint8_t *frame, uint32_t len, uint64_t where);
+
+/* Whether the frame is one --tls-corrupt may change (the test above). */
+bool dsim_wire_tls_candidate(const uint8_t *frame, uint32_t len);
 
 /* Puts one frame on the wire at now_ns (monotonic). */
 void dsim_wire_xmit(struct dsim_wire *w, const struct dsim_wire_pkt *pkt, uint64_t now_ns,

@@ -24,10 +24,11 @@
 #include "port.h"
 #include "tls_dev.h"
 #include "tls_rx.h"
+#include "wire.h"
 
 #define ISN		0xffff8000U	/* sequence numbers wrap mid-stream */
 #define REC_SEQ0	7
-#define MAX_REC		24
+#define MAX_REC		64
 #define STREAM_MAX	(128 * 1024)
 #define FRAME_MAX	2048
 
@@ -49,6 +50,9 @@ static size_t nr_rec;
 
 /* ---- the reference stream ------------------------------------------- */
 
+static const size_t *rec_sizes = rec_plain;
+static size_t rec_count = ARRAY_SIZE(rec_plain);
+
 static bool make_stream(int ciph)
 {
 	const EVP_CIPHER *aead = ciph == TLSNIC_CIPHER_AES_GCM_128 ? EVP_aes_128_gcm() :
@@ -59,8 +63,8 @@ static bool make_stream(int ciph)
 		  RAND_bytes(salt, sizeof(salt)) == 1;
 
 	cipher = ciph;
-	for (i = 0; ok && i < ARRAY_SIZE(rec_plain); i++) {
-		size_t len = rec_plain[i], clen = len + 24;
+	for (i = 0; ok && i < rec_count && i < MAX_REC; i++) {
+		size_t len = rec_sizes[i], clen = len + 24;
 		uint8_t nonce[12], aad[13], *w = wire + off;
 		uint64_t num = htobe64(REC_SEQ0 + i);
 		int outl;
@@ -450,6 +454,69 @@ static bool gap_resync_v6(void)
 	return gap_resync(6);
 }
 
+/*
+ * A request nobody answers is asked again 32 records later with a new id:
+ * the old id is STALE from then on, the new one is taken.
+ */
+static bool unanswered_request_repeated(void)
+{
+	static size_t small[60];
+	uint32_t h, seq[4], id[4];
+	size_t off, n = 0, i, fl = 500;
+	struct rx_out o;
+	bool ok;
+
+	for (i = 0; i < ARRAY_SIZE(small); i++)
+		small[i] = 150 + 7 * i;
+	rec_sizes = small;
+	rec_count = ARRAY_SIZE(small);
+	ok = make_stream(TLSNIC_CIPHER_AES_GCM_128);
+	rec_sizes = rec_plain;
+	rec_count = ARRAY_SIZE(rec_plain);
+	CHECK(ok, "records");
+	if (!port_setup(2))
+		return false;
+	CHECK(rx_create(6, &h) == TLSNIC_ST_OK, "create");
+	for (off = 0; off < stream_len; off += fl) {
+		size_t len = stream_len - off < fl ? stream_len - off : fl;
+
+		if (off == 2 * fl)
+			continue;		/* lost */
+		rx_frame(6, off, len, false, &o);
+		if (!check_out(&o, 6, off, len, h))
+			return false;
+		if (!(o.flags & TLSNIC_RX_F_TLS_RESYNC_REQ))
+			continue;
+		CHECK(n < ARRAY_SIZE(seq), "too many requests");
+		seq[n] = le32toh(o.meta.resync_seq);
+		id[n] = le32toh(o.meta.resync_id);
+		CHECK(!n || id[n] != id[n - 1], "same id for a new request");
+		CHECK(!n || seq[n] != seq[n - 1], "same header asked for again");
+		n++;
+		if (n == 2)
+			break;
+	}
+	CHECK(n == 2, "%zu requests", n);
+	for (i = 0; i < nr_rec && rec_off[i] != seq[1] - ISN; i++)
+		;
+	CHECK(i < nr_rec, "second request %#x is no record header", seq[1]);
+	CHECK(rx_resync(h, seq[0], REC_SEQ0 + rec_at(seq[0] - ISN), id[0]) ==
+	      TLSNIC_ST_STALE, "answer to the first request");
+	CHECK(rx_resync(h, seq[1], REC_SEQ0 + i, id[1]) == TLSNIC_ST_OK, "answer");
+	for (off += fl; off < stream_len; off += fl) {
+		size_t len = stream_len - off < fl ? stream_len - off : fl;
+
+		rx_frame(6, off, len, false, &o);
+		if (!check_out(&o, 6, off, len, h))
+			return false;
+		if (rec_at(off) > i + 1 && rec_at(off) == rec_at(off + len - 1))
+			CHECK(o.flags & TLSNIC_RX_F_TLS_DECRYPTED, "not resumed at %zu", off);
+	}
+	CHECK(port.cnt.rx_tls_resync_req == 2 && port.cnt.rx_tls_resync_ok == 1 &&
+	      port.cnt.rx_tls_resync_stale == 1, "counters");
+	return true;
+}
+
 /* Does any 8-byte piece of @k appear in [mem, mem + n)? */
 static bool holds_key(const void *mem, size_t n, const uint8_t *k, size_t klen)
 {
@@ -544,6 +611,190 @@ static bool context_behind_data(void)
 	return true;
 }
 
+/* ---- --tls-corrupt ---------------------------------------------------- */
+
+static struct {
+	uint8_t frame[FRAME_MAX];
+	uint32_t len;
+	unsigned int n;
+} delivered;
+
+static void cap_deliver(void *arg, const struct dsim_wire_pkt *pkt)
+{
+	(void)arg;
+	if (pkt->len <= sizeof(delivered.frame)) {
+		memcpy(delivered.frame, pkt->data, pkt->len);
+		delivered.len = pkt->len;
+	}
+	delivered.n++;
+}
+
+static void cap_drop(void *arg, const struct dsim_wire_pkt *pkt)
+{
+	(void)arg;
+	(void)pkt;
+}
+
+static int cap_clone(void *arg, const struct dsim_wire_pkt *pkt, struct dsim_wire_pkt *copy)
+{
+	(void)arg;
+	(void)pkt;
+	(void)copy;
+	return -ENOMEM;
+}
+
+static uint8_t wire_bad[STREAM_MAX], plain_bad[STREAM_MAX];
+
+/*
+ * --tls-corrupt on the wire, then the receiver: only frames that start a
+ * record are touched, in exactly one bit at payload offset 13 or more
+ * inside the record, and their TCP checksum still verifies (so the frame
+ * reaches TLS). The receiver then never marks the frame carrying a
+ * corrupted record's tag, delivers it as it came, counts the failed tag,
+ * and decrypts the following records again; marked bytes are what
+ * AES-GCM gives for the changed ciphertext (counter mode: the same bit).
+ */
+static bool tls_corrupt(void)
+{
+	static const struct dsim_wire_ops ops = {
+		.deliver = cap_deliver, .drop = cap_drop, .clone = cap_clone,
+	};
+	struct dsim_wire_cfg cfg = { .tls_corrupt = 50, .seed = 11 };
+	static struct dsim_counters sender;
+	bool bad_rec[MAX_REC] = { false };
+	size_t r, off, nbad = 0, resumed = 0;
+	uint8_t orig[FRAME_MAX];
+	struct dsim_wire w;
+	struct rx_out o;
+	uint32_t h;
+
+	CHECK(make_stream(TLSNIC_CIPHER_AES_GCM_256), "records");
+	if (!port_setup(2))
+		return false;
+	CHECK(rx_create(4, &h) == TLSNIC_ST_OK, "create");
+	memset(&sender, 0, sizeof(sender));
+	CHECK(dsim_wire_cfg_check(&cfg) == 0, "cfg");
+	dsim_wire_init(&w, &cfg, 0, &sender, NULL);
+	memcpy(wire_bad, wire, stream_len);
+	memcpy(plain_bad, plain, stream_len);
+	for (r = 0; r < nr_rec; r++) {
+		for (off = rec_off[r]; off < rec_off[r + 1]; off += 1400) {
+			size_t len = rec_off[r + 1] - off < 1400 ? rec_off[r + 1] - off : 1400;
+			struct frame_spec s = {
+				.family = 4, .proto = 6, .seq = (uint32_t)(ISN + off),
+				.tcp_flags = 0x18, .payload = wire + off, .payload_len = len,
+			};
+			struct dsim_wire_pkt pkt = { .data = o.frame };
+			size_t i, diff = 0, at = 0;
+
+			o.l = build_frame(o.frame, &s);
+			memcpy(orig, o.frame, o.l.len);
+			pkt.len = (uint32_t)o.l.len;
+			delivered.n = 0;
+			dsim_wire_xmit(&w, &pkt, 0, &ops);
+			CHECK(delivered.n == 1 && delivered.len == o.l.len, "frame not delivered");
+			CHECK(dsim_wire_held_count(&w) == 0, "held");
+			memcpy(o.frame, delivered.frame, delivered.len);
+			for (i = 0; i < len; i++) {
+				if (o.frame[o.l.payload + i] != wire[off + i]) {
+					diff++;
+					at = i;
+				}
+			}
+			/* Headers: only the TCP checksum may have changed. */
+			CHECK(!memcmp(o.frame, orig, o.l.l4 + 16) &&
+			      !memcmp(o.frame + o.l.l4 + 18, orig + o.l.l4 + 18,
+				      o.l.payload - o.l.l4 - 18), "headers changed");
+			CHECK(ref_l4_ok(o.frame, &o.l, 4, 6, o.l.len - o.l.l4),
+			      "frame at %zu: TCP checksum not fixed", off);
+			if (off != rec_off[r]) {
+				CHECK(!diff, "frame at %zu changed, not a record start", off);
+			} else if (diff) {
+				uint8_t x = o.frame[o.l.payload + at] ^ wire[off + at];
+
+				CHECK(diff == 1 && at >= 13 && at < len && (x & (x - 1)) == 0,
+				      "record %zu: %zu bytes changed, at %zu, xor %#x", r, diff,
+				      at, x);
+				bad_rec[r] = true;
+				nbad++;
+				wire_bad[off + at] ^= x;
+				plain_bad[off + at] ^= x;
+			}
+			dsim_rx_process(&port, o.frame, o.l.len, &o.meta);
+			o.flags = le16toh(o.meta.flags);
+			if (o.flags & TLSNIC_RX_F_TLS_DECRYPTED) {
+				CHECK(!memcmp(o.frame + o.l.payload, plain_bad + off, len),
+				      "frame at %zu: not AES-GCM's plaintext", off);
+				CHECK(off + len < rec_off[r + 1] || !bad_rec[r],
+				      "record %zu: tag frame of a corrupted record marked", r);
+				resumed += r > 0 && bad_rec[r - 1] && off + len == rec_off[r + 1];
+			} else {
+				CHECK(!memcmp(o.frame + o.l.payload, wire_bad + off, len),
+				      "frame at %zu: not as it came", off);
+				CHECK(bad_rec[r], "record %zu not corrupted, frame at %zu not marked",
+				      r, off);
+			}
+			CHECK(ref_l4_ok(o.frame, &o.l, 4, 6, o.l.len - o.l.l4),
+			      "frame at %zu: delivered checksum", off);
+		}
+	}
+	CHECK(nbad > 2 && nbad < nr_rec - 2, "%zu of %zu records corrupted", nbad, nr_rec);
+	CHECK(sender.wire_tls_corrupted == nbad, "wire_tls_corrupted %llu, changed %zu",
+	      (unsigned long long)sender.wire_tls_corrupted, nbad);
+	CHECK(port.cnt.rx_tls_auth_fail == nbad && port.cnt.rx_tls_records_ok == nr_rec - nbad,
+	      "auth_fail %llu records_ok %llu",
+	      (unsigned long long)port.cnt.rx_tls_auth_fail,
+	      (unsigned long long)port.cnt.rx_tls_records_ok);
+	CHECK(resumed >= 1, "no record after a corrupted one decrypted");
+	return true;
+}
+
+/*
+ * The same seed gives the same corruption; frames that start no record
+ * (and non-TLS payloads) are never changed, at 100%.
+ */
+static bool tls_corrupt_seeded(void)
+{
+	static const struct dsim_wire_ops ops = {
+		.deliver = cap_deliver, .drop = cap_drop, .clone = cap_clone,
+	};
+	struct dsim_wire_cfg cfg = { .tls_corrupt = 100, .seed = 3 };
+	static struct dsim_counters c1;
+	uint8_t first[FRAME_MAX], f[FRAME_MAX];
+	struct frame_layout l;
+	struct dsim_wire w;
+	int run, k;
+
+	CHECK(make_stream(TLSNIC_CIPHER_AES_GCM_128), "records");
+	for (run = 0; run < 2; run++) {
+		dsim_wire_init(&w, &cfg, 1, &c1, NULL);
+		for (k = 0; k < 3; k++) {
+			/* A record start, a frame inside a record, plain text. */
+			static const uint8_t text[64] = "GET / HTTP/1.1\r\nHost: tlsnic\r\n";
+			size_t off = k == 0 ? rec_off[2] : rec_off[2] + 100;
+			struct frame_spec s = {
+				.family = 6, .proto = 6, .seq = 1,
+				.payload = k == 2 ? text : wire + off, .payload_len = 64,
+			};
+			struct dsim_wire_pkt pkt = { .data = f };
+
+			l = build_frame(f, &s);
+			pkt.len = (uint32_t)l.len;
+			dsim_wire_xmit(&w, &pkt, 0, &ops);
+			CHECK(ref_l4_ok(delivered.frame, &l, 6, 6, l.len - l.l4), "checksum");
+			if (k == 0 && run == 0)
+				memcpy(first, delivered.frame, l.len);
+			else if (k == 0)
+				CHECK(!memcmp(first, delivered.frame, l.len), "not reproducible");
+			CHECK((k == 0) == !!memcmp(delivered.frame + l.payload, s.payload, 64),
+			      "frame %d: changed or not (want %d)", k, k == 0);
+		}
+	}
+	CHECK(c1.wire_tls_corrupted == 2, "wire_tls_corrupted %llu",
+	      (unsigned long long)c1.wire_tls_corrupted);
+	return true;
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -554,9 +805,12 @@ int main(void)
 		{ "bad_checksum_untouched", bad_checksum_untouched },
 		{ "gap_resync_v4", gap_resync_v4 },
 		{ "gap_resync_v6", gap_resync_v6 },
+		{ "unanswered_request_repeated", unanswered_request_repeated },
 		{ "duplicate_and_destroy", duplicate_and_destroy },
 		{ "v1_driver", v1_driver },
 		{ "context_behind_data", context_behind_data },
+		{ "tls_corrupt", tls_corrupt },
+		{ "tls_corrupt_seeded", tls_corrupt_seeded },
 	};
 	int ret;
 

@@ -427,6 +427,22 @@ static void frame_seeds(void)
 	frame_seed("tcp_v6_hopopts", f, len + 8);
 
 	frame_seed("arp", arp, sizeof(arp));
+
+	/*
+	 * TLS records at the RX contexts' start (seq 1): a record that goes
+	 * on past the frame (decrypted before its tag is seen) and a whole
+	 * small one (its tag fails: given back), then a plausible header.
+	 */
+	memset(pay, 0x5c, sizeof(pay));
+	memcpy(pay, (const uint8_t []){ 23, 3, 3, 0x03, 0xe8 }, 5);
+	len = fz_tcp_frame(f, false, false, 1, pay, 300);
+	tcp_csum_finish(f, len, 34);
+	frame_seed("tls_record_start_v4", f, len);
+	memcpy(pay, (const uint8_t []){ 23, 3, 3, 0, 40 }, 5);
+	memcpy(pay + 45, (const uint8_t []){ 21, 3, 3, 0, 30 }, 5);
+	len = fz_tcp_frame(f, true, false, 1, pay, 120);
+	tcp_csum_finish(f, len, 54);
+	frame_seed("tls_records_v6", f, len);
 }
 
 int main(int argc, char **argv)
