@@ -14,7 +14,8 @@
 #  - the device asked for resyncs in the RX metadata and they completed:
 #    rx_tls_resync_req_pkt and rx_tls_resync_res_ok > 0, the kernel resynced
 #    the device (TlsRxDeviceResync), and the driver's count of confirmed
-#    resyncs equals devsim's (rx_tls_resync_ok in its --stats-file);
+#    resyncs equals devsim's (rx_tls_resync_ok in its --stats-file), and
+#    so does its count of decrypted packets;
 #  - offload resumes after resyncs: in the second half (32 MiB, hundreds of
 #    lost frames) resyncs completed and the device decrypted at least 10% of
 #    the bytes; a device that stopped at the first loss after the pause
@@ -137,10 +138,13 @@ agree() {
 	dev=$(devsim_stats) || return 1
 	drv=$(counter eth1 rx_tls_resync_res_ok)
 	sim=$(devsim_value "$dev" port1.rx_tls_resync_ok)
-	ktap_diag "confirmed resyncs since boot: driver $drv, devsim $sim"
-	[ -n "$drv" ] && [ "$drv" = "$sim" ]
+	drv_pk=$(counter eth1 rx_tls_decrypted_packets)
+	sim_pk=$(devsim_value "$dev" port1.rx_tls_decrypted_packets)
+	ktap_diag "since boot: confirmed resyncs driver $drv, devsim $sim;" \
+		"decrypted packets driver $drv_pk, devsim $sim_pk"
+	[ -n "$drv" ] && [ "$drv" = "$sim" ] && [ -n "$drv_pk" ] && [ "$drv_pk" = "$sim_pk" ]
 }
-ktap_check "driver rx_tls_resync_res_ok equals devsim's rx_tls_resync_ok" agree
+ktap_check "driver and devsim agree: confirmed resyncs, decrypted packets" agree
 ktap_check "every RX context released after close" krx_wait_idle 10
 ktap_check "no RX TLS error on eth1" krx_no_errors
 ktap_check "no kernel warning, no driver error" ktx_dmesg_clean
