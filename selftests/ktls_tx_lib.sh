@@ -14,6 +14,10 @@ KTX_KEY=/tmp/ktls_tx.key
 # Where the client connects (the server listens there): b's IPv4 address by
 # default; "[$ADDR6_B]" for IPv6.
 KTX_DST=$ADDR_B
+# The netns of the server and of the client (a test may swap them, with
+# KTX_DST set to a's address).
+KTX_SERVER_NS=b
+KTX_CLIENT_NS=a
 
 # tls_stat NS FIELD: a /proc/net/tls_stat counter of netns NS (per netns).
 tls_stat() {
@@ -32,9 +36,8 @@ ktx_hashes() {
 	sed -n "s/^ktls: .* dir=$2 bytes=\([0-9]*\) sha256=\([0-9a-f]*\) .*/\1 \2/p" "$1" | sort
 }
 
-# ktx_setup: certificate for the servers, tlsnic-ktls present, TLS TX
-# offload on eth0 and off on eth1, so that b receives in software.
-ktx_setup() {
+# ktx_prepare: tlsnic-ktls present, a certificate for the servers.
+ktx_prepare() {
 	if [ ! -x "$KTLS" ]; then
 		fail_msg "$KTLS missing; run make -C tools on the host"
 		return 1
@@ -42,6 +45,20 @@ ktx_setup() {
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$KTX_KEY" \
 		-out "$KTX_CERT" -subj /CN=tlsnic-ktls -days 2 > /dev/null 2>&1 ||
 		{ fail_msg "openssl req failed"; return 1; }
+}
+
+# ktx_warm_up: the first kTLS sockets of a boot instantiate gcm(aes) while
+# both ends race for it; the loser has been seen to fall back to software.
+# One throw-away connection settles that before anything is counted.
+ktx_warm_up() {
+	ktx_run "--bytes 1" "--bytes 1" ||
+		{ fail_msg "warm-up connection failed"; return 1; }
+}
+
+# ktx_setup: ktx_prepare, TLS TX offload on eth0 and off on eth1, so that b
+# receives in software, ktx_warm_up.
+ktx_setup() {
+	ktx_prepare || return 1
 	if [ "$(feature_state eth0 tls-hw-tx-offload)" = "off [fixed]" ]; then
 		fail_msg "eth0 does not offer tls-hw-tx-offload (devsim without its TLS TX engine?)"
 		return 1
@@ -50,25 +67,21 @@ ktx_setup() {
 	[ "$(feature_state eth0 tls-hw-tx-offload)" = on ] ||
 		{ fail_msg "cannot turn tls-hw-tx-offload on for eth0"; return 1; }
 	feature eth1 tls-hw-tx-offload off || return 1
-	# The first kTLS sockets of a boot instantiate gcm(aes) while both
-	# ends race for it; the loser has been seen to fall back to software.
-	# One throw-away connection settles that before anything is counted.
-	ktx_run "--bytes 1" "--bytes 1" ||
-		{ fail_msg "warm-up connection failed"; return 1; }
-	return 0
+	ktx_warm_up
 }
 
 # ktx_start SERVER_ARGS CLIENT_ARGS: start one connection (or --count of
-# them) in the background, the server in b, the client in a; their pids in
+# them) in the background, the server in b, the client in a (unless
+# KTX_SERVER_NS/KTX_CLIENT_NS say otherwise); their pids in
 # KTX_SPID and KTX_CPID, their output in $KTX_OUT.s and $KTX_OUT.c.
 ktx_start() {
 	KTX_PORT=$((KTX_PORT + 1))
 	# shellcheck disable=SC2086 # argument lists
-	ip netns exec b "$KTLS" --listen "$KTX_DST:$KTX_PORT" --cert "$KTX_CERT" \
+	ip netns exec "$KTX_SERVER_NS" "$KTLS" --listen "$KTX_DST:$KTX_PORT" --cert "$KTX_CERT" \
 		--key "$KTX_KEY" --timeout 120 $1 > "$KTX_OUT.s" 2> "$KTX_OUT.s.err" &
 	KTX_SPID=$!
 	# shellcheck disable=SC2086
-	ip netns exec a "$KTLS" --connect "$KTX_DST:$KTX_PORT" --timeout 120 $2 \
+	ip netns exec "$KTX_CLIENT_NS" "$KTLS" --connect "$KTX_DST:$KTX_PORT" --timeout 120 $2 \
 		> "$KTX_OUT.c" 2> "$KTX_OUT.c.err" &
 	KTX_CPID=$!
 }
@@ -123,23 +136,27 @@ ktx_abort_paused() {
 	sed 's/^/# client: /' "$KTX_OUT.c" "$KTX_OUT.c.err"
 }
 
-# ktx_finish_paused: ktx_resume, ktx_finish, and the client really paused
-# after KTX_PAUSE bytes and sent more after it resumed.
+# ktx_finish_paused: ktx_resume, ktx_finish, and the sender (the client,
+# or the server if it paused) really paused after KTX_PAUSE bytes and sent
+# more after it resumed.
 ktx_finish_paused() {
 	KTX_PAUSED=
 	ktx_resume
 	ktx_finish || return 1
-	_kp_at=$(sed -n 's/^pause: .* sent=\([0-9]*\) resumed$/\1/p' "$KTX_OUT.c")
-	_kp_total=$(ktx_field "$KTX_OUT.c" bytes | awk '{ n += $1 } END { print n + 0 }')
-	ktap_diag "client paused after ${_kp_at:-?} of $_kp_total payload bytes"
+	_kp_out=$KTX_OUT.c
+	grep -q '^pause: ' "$KTX_OUT.s" && _kp_out=$KTX_OUT.s
+	_kp_at=$(sed -n 's/^pause: .* sent=\([0-9]*\) resumed$/\1/p' "$_kp_out")
+	_kp_total=$(sed -n 's/^ktls: .* dir=tx bytes=\([0-9]*\) .*/\1/p' "$_kp_out" |
+		awk '{ n += $1 } END { print n + 0 }')
+	ktap_diag "sender paused after ${_kp_at:-?} of $_kp_total payload bytes"
 	[ "$_kp_at" = "$KTX_PAUSE" ] && [ "$_kp_total" -gt "$_kp_at" ] ||
 		{ fail_msg "no pause after $KTX_PAUSE bytes with bytes sent after it"; return 1; }
 }
 
 # ktx_finish: wait for ktx_start's connection. Fails, with both ends' output
-# as diagnostics, unless both exit 0 and every byte the client sent arrived
-# with the same SHA-256. Sets KTX_MBPS to the sender's rate of the last
-# transfer.
+# as diagnostics, unless both exit 0 and every byte either end sent arrived
+# at the other with the same SHA-256. Sets KTX_MBPS to the client's rate of
+# its last transfer sent.
 ktx_finish() {
 	KTX_MBPS=
 	wait "$KTX_CPID"
@@ -154,7 +171,9 @@ ktx_finish() {
 		return 1
 	fi
 	sent=$(ktx_hashes "$KTX_OUT.c" tx)
-	if [ -z "$sent" ] || [ "$sent" != "$(ktx_hashes "$KTX_OUT.s" rx)" ]; then
+	sent_s=$(ktx_hashes "$KTX_OUT.s" tx)
+	if [ -z "$sent$sent_s" ] || [ "$sent" != "$(ktx_hashes "$KTX_OUT.s" rx)" ] ||
+	   [ "$sent_s" != "$(ktx_hashes "$KTX_OUT.c" rx)" ]; then
 		sed 's/^/# server: /' "$KTX_OUT.s"
 		sed 's/^/# client: /' "$KTX_OUT.c"
 		fail_msg "sent and received hashes differ"

@@ -208,6 +208,16 @@ snmp() {
 			$1 == p && h { print $idx[f] }'
 }
 
+# size_bytes SIZE: SIZE (a number with an optional K/M/G suffix) in bytes.
+size_bytes() {
+	case "$1" in
+	*[Kk]) echo $((${1%?} << 10)) ;;
+	*[Mm]) echo $((${1%?} << 20)) ;;
+	*[Gg]) echo $((${1%?} << 30)) ;;
+	*) echo $(($1)) ;;
+	esac
+}
+
 # make_data FILE MIB: random test data and its sha256 in FILE.sha256.
 make_data() {
 	head -c $(($2 * 1024 * 1024)) /dev/urandom > "$1" &&

@@ -126,6 +126,7 @@ struct options {
 	const char *tmpdir;
 	uint64_t pause_after;		/* --pause-after: payload bytes before the pause */
 	const char *barrier;		/* --barrier DIR: its reached and resume files */
+	const char *save;		/* --save FILE: received payload, as it arrives */
 };
 
 struct payload_gen {
@@ -182,6 +183,7 @@ static struct options opt = {
 static SSL_CTX *ssl_ctx;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int keylog_fd = -1;
+static int save_fd = -1;
 
 static void __attribute__((format(printf, 2, 3)))
 conn_err(const struct conn *c, const char *fmt, ...)
@@ -1627,6 +1629,11 @@ static int transfer_recv(struct conn *c, unsigned int idx, bool *more)
 		}
 		if (!o->no_hash)
 			EVP_DigestUpdate(md, c->buf, n);
+		if (save_fd >= 0 && write(save_fd, c->buf, n) != n) {
+			conn_err(c, "writing %s: %s", o->save, strerror(errno));
+			EVP_MD_CTX_free(md);
+			return -1;
+		}
 		left -= n;
 	}
 	EVP_DigestFinal_ex(md, sha, NULL);
@@ -2114,6 +2121,9 @@ static void usage(FILE *f)
 "  --no-hash               benchmark: send one buffer over and over (or the file as it is)\n"
 "                          and announce a zero SHA-256; the receiver hashes and checks\n"
 "                          nothing (both ends; for CPU cost, not for correctness)\n"
+"  --save FILE             receiver, one connection: write every payload byte to FILE\n"
+"                          as it is read, before any check (what the application\n"
+"                          was given before an error)\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
@@ -2186,7 +2196,7 @@ int main(int argc, char **argv)
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
 	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
-	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH };
+	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2214,6 +2224,7 @@ int main(int argc, char **argv)
 		{ "pause-after", required_argument, NULL, O_PAUSE_AFTER },
 		{ "barrier", required_argument, NULL, O_BARRIER },
 		{ "no-hash", no_argument, NULL, O_NO_HASH },
+		{ "save", required_argument, NULL, O_SAVE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -2321,6 +2332,9 @@ int main(int argc, char **argv)
 		case O_NO_HASH:
 			opt.no_hash = true;
 			break;
+		case O_SAVE:
+			opt.save = optarg;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -2362,6 +2376,8 @@ int main(int argc, char **argv)
 		die("--pause-after and --barrier go together");
 	if (opt.barrier && (!opt.tx || opt.count != 1))
 		die("--pause-after needs a sending end (--dir tx or both) and --count 1");
+	if (opt.save && (!opt.rx || opt.count != 1))
+		die("--save needs a receiving end (--dir rx or both) and --count 1");
 	if (parse_addr(opt.addr, &peer_addr, &peer_addr_len))
 		die("invalid address '%s' (ADDR:PORT)", opt.addr);
 
@@ -2371,6 +2387,11 @@ int main(int argc, char **argv)
 		if (keylog_fd < 0)
 			die("cannot open key log %s: %s", opt.keylog_file, strerror(errno));
 	}
+	if (opt.save) {
+		save_fd = open(opt.save, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (save_fd < 0)
+			die("cannot create %s: %s", opt.save, strerror(errno));
+	}
 	conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	setup_ssl_ctx();
 
@@ -2379,6 +2400,8 @@ int main(int argc, char **argv)
 	SSL_CTX_free(ssl_ctx);
 	if (keylog_fd >= 0)
 		close(keylog_fd);
+	if (save_fd >= 0)
+		close(save_fd);
 	if (failed)
 		fprintf(stderr, PROG ": %d of %u connection(s) failed\n", failed, count);
 	return failed ? 1 : 0;

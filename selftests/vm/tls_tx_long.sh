@@ -26,12 +26,7 @@
 require_vm
 
 SIZE=${TLSNIC_TLS_LONG_BYTES:-4352M}
-case "$SIZE" in
-*[Kk]) BYTES=$((${SIZE%?} << 10)) ;;
-*[Mm]) BYTES=$((${SIZE%?} << 20)) ;;
-*[Gg]) BYTES=$((${SIZE%?} << 30)) ;;
-*) BYTES=$((SIZE)) ;;
-esac
+BYTES=$(size_bytes "$SIZE")
 
 ktap_plan 6
 

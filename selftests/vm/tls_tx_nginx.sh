@@ -25,13 +25,9 @@
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"
+. "$(dirname "$0")/../nginx_lib.sh"
 require_vm
 
-NGINX=/usr/sbin/nginx
-NGX_DIR=/tmp/nginx
-NGX_PORT=8443
-NGX_LOG=$NGX_DIR/error.log
-NGX_PID=$NGX_DIR/nginx.pid
 DATA=$NGX_DIR/www/data
 GOT=/tmp/tls_tx_nginx.got
 MIB64=$((64 * 1024 * 1024))
@@ -79,59 +75,6 @@ http {
 EOF
 }
 
-# ngx_problems: nginx's own complaints (not its debug chatter) as diagnostics.
-ngx_problems() {
-	grep -E '\[(emerg|alert|crit|error|warn)\]' "$NGX_LOG" 2> /dev/null |
-		tail -n 20 | sed 's/^/# nginx: /'
-}
-
-# ngx_start: nginx in netns a, listening once it returns (it binds before
-# daemonizing); waits for the pid file the daemon writes afterwards.
-ngx_start() {
-	if [ ! -x "$NGINX" ]; then
-		fail_msg "$NGINX missing (nginx-light)"
-		return 1
-	fi
-	rm -rf "$NGX_DIR"
-	mkdir -p "$NGX_DIR/www" || return 1
-	ngx_conf > "$NGX_DIR/nginx.conf" || return 1
-	if ! ip netns exec a "$NGINX" -c "$NGX_DIR/nginx.conf" -p "$NGX_DIR/" \
-		-e "$NGX_LOG" > "$NGX_DIR/start.out" 2>&1; then
-		sed 's/^/# nginx: /' "$NGX_DIR/start.out"
-		ngx_problems
-		fail_msg "nginx did not start"
-		return 1
-	fi
-	i=0
-	while [ ! -s "$NGX_PID" ]; do
-		i=$((i + 1))
-		[ $i -le 100 ] || { fail_msg "nginx wrote no pid file"; return 1; }
-		sleep 0.1
-	done
-	NGX_MASTER=$(cat "$NGX_PID")
-	ktap_diag "nginx master pid $NGX_MASTER, listening on $ADDR_A:$NGX_PORT"
-	return 0
-}
-
-# ngx_stop: SIGQUIT (graceful) to the master from the pid file, then wait
-# until it is gone.
-ngx_stop() {
-	[ -n "${NGX_MASTER:-}" ] || { fail_msg "nginx was not running"; return 1; }
-	kill -QUIT "$NGX_MASTER" || { fail_msg "cannot signal nginx $NGX_MASTER"; return 1; }
-	i=0
-	while kill -0 "$NGX_MASTER" 2> /dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 100 ]; then
-			kill -TERM "$NGX_MASTER"
-			fail_msg "nginx $NGX_MASTER still running 10 s after SIGQUIT"
-			return 1
-		fi
-		sleep 0.1
-	done
-	ngx_problems
-	return 0
-}
-
 # fetch CIPHER: curl in netns b downloads the file over TLS 1.2 with CIPHER.
 # Fails unless curl succeeds, negotiated TLS 1.2 and CIPHER, and got
 # sha256sum's hash of the file. Remembers where nginx's log stood, so that
@@ -139,24 +82,9 @@ ngx_stop() {
 fetch() {
 	FETCH_LOG_OFF=$(wc -c < "$NGX_LOG")
 	rm -f "$GOT"
-	ip netns exec b curl -sS -v --fail --tlsv1.2 --tls-max 1.2 -k \
-		--ciphers "$1" --max-time 900 -o "$GOT" \
+	ngx_curl b "$1" -o "$GOT" \
 		-w 'curl: http %{http_code} bytes %{size_download} speed %{speed_download} B/s time %{time_total} s\n' \
-		"https://$ADDR_A:$NGX_PORT/data" > /tmp/tls_tx_nginx.curl 2> /tmp/tls_tx_nginx.curl.err
-	rc=$?
-	sed 's/^/# /' /tmp/tls_tx_nginx.curl
-	if [ $rc -ne 0 ]; then
-		grep -v '^[<>{}*] ' /tmp/tls_tx_nginx.curl.err | sed 's/^/# curl: /'
-		grep -E '^\* (SSL|TLS)' /tmp/tls_tx_nginx.curl.err | sed 's/^/# curl: /'
-		ngx_problems
-		fail_msg "curl exited with $rc"
-		return 1
-	fi
-	if ! grep -qF "SSL connection using TLSv1.2 / $1" /tmp/tls_tx_nginx.curl.err; then
-		grep '^\* SSL connection' /tmp/tls_tx_nginx.curl.err | sed 's/^/# curl: /'
-		fail_msg "curl did not report TLSv1.2 with $1"
-		return 1
-	fi
+		"https://$ADDR_A:$NGX_PORT/data" || return 1
 	want=$(cat "$DATA.sha256")
 	got=$(sha256sum < "$GOT" | cut -d' ' -f1)
 	rm -f "$GOT"
