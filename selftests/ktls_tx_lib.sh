@@ -55,17 +55,18 @@ ktx_warm_up() {
 		{ fail_msg "warm-up connection failed"; return 1; }
 }
 
-# ktx_setup: ktx_prepare, TLS TX offload on eth0 and off on eth1, so that b
-# receives in software, ktx_warm_up.
+# ktx_setup: ktx_prepare, TLS TX offload on eth0 and off on eth1, TLS RX
+# offload off on both, so that b receives in software kTLS (the oracle) and
+# a's sockets take device contexts for TX only; ktx_warm_up.
 ktx_setup() {
 	ktx_prepare || return 1
-	if [ "$(feature_state eth0 tls-hw-tx-offload)" = "off [fixed]" ]; then
-		fail_msg "eth0 does not offer tls-hw-tx-offload (devsim without its TLS TX engine?)"
-		return 1
-	fi
 	feature eth0 tls-hw-tx-offload on || return 1
+	for _dev in eth0 eth1; do
+		[ "$(feature_state $_dev tls-hw-rx-offload)" = off ] ||
+			feature $_dev tls-hw-rx-offload off || return 1
+	done
 	[ "$(feature_state eth0 tls-hw-tx-offload)" = on ] ||
-		{ fail_msg "cannot turn tls-hw-tx-offload on for eth0"; return 1; }
+		{ fail_msg "eth0 cannot offload TLS TX (devsim without its TLS TX engine?)"; return 1; }
 	feature eth1 tls-hw-tx-offload off || return 1
 	ktx_warm_up
 }

@@ -383,6 +383,7 @@ struct payload {
 	uint64_t len;
 	unsigned char sha256[SHA256_LEN];
 	int fd;				/* -1: generate on the fly */
+	EVP_MD_CTX *md;			/* on the fly: hashed as generated */
 };
 
 static int payload_hash_fd(struct conn *c, struct payload *p)
@@ -473,26 +474,15 @@ static int payload_open(struct conn *c, struct payload *p, unsigned int idx)
 	}
 	if (o->no_hash)
 		return 0;
-	/* generated on the fly: hash a throw-away copy of the stream first */
-	{
-		struct payload_gen g = c->gen;
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		uint64_t left = p->len;
-
-		if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-			EVP_MD_CTX_free(md);
-			conn_err(c, "SHA-256 unavailable");
-			return -1;
-		}
-		while (left) {
-			size_t n = left < IO_BUF_LEN ? left : IO_BUF_LEN;
-
-			gen_fill(&g, c->buf, n);
-			EVP_DigestUpdate(md, c->buf, n);
-			left -= n;
-		}
-		EVP_DigestFinal_ex(md, p->sha256, NULL);
-		EVP_MD_CTX_free(md);
+	/*
+	 * Generated on the fly: hashed as it is generated, so that sending
+	 * starts at once (the trailer goes after the payload anyway); a long
+	 * stream hashed up front kept the receiver waiting for minutes.
+	 */
+	p->md = EVP_MD_CTX_new();
+	if (!p->md || !EVP_DigestInit_ex(p->md, EVP_sha256(), NULL)) {
+		conn_err(c, "SHA-256 unavailable");
+		return -1;
 	}
 	return 0;
 }
@@ -502,6 +492,8 @@ static void payload_close(struct payload *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
+	EVP_MD_CTX_free(p->md);
+	p->md = NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1374,6 +1366,7 @@ static int send_buffered(struct conn *c, struct payload *p, off_t off, uint64_t 
 			}
 		} else if (!o->no_hash) {
 			gen_fill(&c->gen, c->buf, n);
+			EVP_DigestUpdate(p->md, c->buf, n);
 		}
 		if (o->ktls != KTLS_SETSOCKOPT && o->send == SEND_WRITE)
 			r = conn_write_all(c, c->buf, n, 0);
@@ -1571,6 +1564,8 @@ static int transfer_send(struct conn *c, unsigned int idx)
 		}
 		c->payload_sent += p.len;
 	}
+	if (!r && p.md)
+		EVP_DigestFinal_ex(p.md, p.sha256, NULL);
 	if (!r)
 		r = conn_write_all(c, p.sha256, SHA256_LEN, 0);
 	if (!r)
