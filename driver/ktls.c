@@ -21,9 +21,9 @@
 
 #include "ktls.h"
 
-int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
-			    const struct tls_crypto_info *ci,
-			    struct tlsnic_ctx_create *cc)
+static int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
+				   const struct tls_crypto_info *ci,
+				   struct tlsnic_ctx_create *cc)
 {
 	const struct tls12_crypto_info_aes_gcm_128 *g128;
 	const struct tls12_crypto_info_aes_gcm_256 *g256;
@@ -65,8 +65,8 @@ int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
  * The flow as the device sees it on the wire: leaving this host for TX
  * (source = local), arriving for RX (source = the peer).
  */
-int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
-			  struct tlsnic_ctx_create *cc)
+static int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
+				 struct tlsnic_ctx_create *cc)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 	bool rx = dir == TLSNIC_DIR_RX;
@@ -95,6 +95,56 @@ int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
 	local[0] = inet->inet_saddr;
 	peer[0] = inet->inet_daddr;
 	return 0;
+}
+
+/*
+ * CTX_CREATE for one direction of @sk's flow, waiting for the device's
+ * handle. Process context. The key travels in a heap buffer, not on the
+ * stack, so that its one copy is wiped in one known place.
+ */
+int tlsnic_ktls_ctx_create(struct tlsnic_priv *priv, struct sock *sk,
+			   enum tlsnic_dir dir,
+			   const struct tls_crypto_info *crypto_info,
+			   u32 tcp_seq, u32 *handle)
+{
+	struct tlsnic_ctx_create *cc;
+	struct tlsnic_ctx_ref ref;
+	int err;
+
+	cc = kzalloc(sizeof(*cc), GFP_KERNEL);
+	if (!cc)
+		return -ENOMEM;
+	cc->dir = dir;
+	cc->tcp_seq = cpu_to_le32(tcp_seq);
+	err = tlsnic_ktls_fill_flow(sk, dir, cc);
+	if (!err)
+		err = tlsnic_ktls_fill_crypto(&priv->info, crypto_info, cc);
+	if (!err)
+		err = tlsnic_cmd_exec(priv, TLSNIC_OP_CTX_CREATE, cc, sizeof(*cc),
+				      &ref, sizeof(ref),
+				      TLSNIC_KTLS_CMD_TIMEOUT_MS);
+	kfree_sensitive(cc);
+	if (!err)
+		*handle = le32_to_cpu(ref.handle);
+	return err;
+}
+
+/*
+ * Post CTX_DESTROY for @handle without waiting; counts in @err_counter and
+ * warns once if it cannot be sent. Any context.
+ */
+void tlsnic_ktls_ctx_destroy(struct tlsnic_priv *priv, u32 handle,
+			     atomic64_t *err_counter)
+{
+	int err = tlsnic_cmd_ctx_destroy(priv, handle);
+
+	/* Without a command channel the device was reset: nothing to undo. */
+	if (err && err != -ENODEV) {
+		atomic64_inc(err_counter);
+		netdev_warn_once(priv->netdev,
+				 "TLS context 0x%x not destroyed on the device: %d\n",
+				 handle, err);
+	}
 }
 
 static void tlsnic_ktls_count_add_err(struct tlsnic_ktls *ktls, int err)
@@ -155,35 +205,17 @@ static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 			      u32 start_offload_tcp_sn)
 {
 	struct tlsnic_priv *priv = ktls->priv;
-	struct tlsnic_ctx_create *cc;
-	struct tlsnic_ctx_ref ref;
 	struct tlsnic_ktls_tx *ctx;
 	int err;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	/* Heap, not stack: the key copy is wiped in one known place. */
-	cc = kzalloc(sizeof(*cc), GFP_KERNEL);
-	if (!ctx || !cc) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-
-	cc->dir = TLSNIC_DIR_TX;
-	cc->tcp_seq = cpu_to_le32(start_offload_tcp_sn);
-	err = tlsnic_ktls_fill_flow(sk, TLSNIC_DIR_TX, cc);
-	if (!err)
-		err = tlsnic_ktls_fill_crypto(&priv->info, crypto_info, cc);
-	if (!err)
-		err = tlsnic_cmd_exec(priv, TLSNIC_OP_CTX_CREATE, cc, sizeof(*cc),
-				      &ref, sizeof(ref),
-				      TLSNIC_KTLS_CMD_TIMEOUT_MS);
-	kfree_sensitive(cc);
-	cc = NULL;
+	err = ctx ? tlsnic_ktls_ctx_create(priv, sk, TLSNIC_DIR_TX, crypto_info,
+					   start_offload_tcp_sn, &ctx->handle) :
+		    -ENOMEM;
 	if (err)
 		goto err_free;
 
 	ctx->ktls = ktls;
-	ctx->handle = le32_to_cpu(ref.handle);
 	/* The kernel starts the offloaded stream on a record boundary here. */
 	ctx->expected_seq = start_offload_tcp_sn;
 	refcount_set(&ctx->refs, 1);
@@ -195,7 +227,6 @@ static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 	return 0;
 
 err_free:
-	kfree_sensitive(cc);
 	kfree(ctx);
 	tlsnic_ktls_count_add_err(ktls, err);
 	netdev_dbg(priv->netdev, "TLS TX offload refused (%d): software kTLS\n",
@@ -210,17 +241,8 @@ err_free:
 static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
 				   struct tlsnic_ktls_tx *ctx)
 {
-	int err;
-
 	tlsnic_ktls_tx_unpublish(ktls, ctx);
-	err = tlsnic_cmd_ctx_destroy(ktls->priv, ctx->handle);
-	/* Without a command channel the device was reset: nothing to undo. */
-	if (err && err != -ENODEV) {
-		atomic64_inc(&ktls->del_err);
-		netdev_warn_once(ktls->priv->netdev,
-				 "TLS context 0x%x not destroyed on the device: %d\n",
-				 ctx->handle, err);
-	}
+	tlsnic_ktls_ctx_destroy(ktls->priv, ctx->handle, &ktls->del_err);
 	atomic64_inc(&ktls->ctx_del);
 	atomic_dec(&ktls->active);
 	/* A device event may be looking at it (tlsnic_ktls_tx_drop_event()). */

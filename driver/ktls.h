@@ -221,12 +221,13 @@ int tlsnic_ktls_rx_stats_count(const struct tlsnic_priv *priv);
 void tlsnic_ktls_rx_stats_strings(const struct tlsnic_priv *priv, u8 **data);
 u64 *tlsnic_ktls_rx_stats_fill(const struct tlsnic_priv *priv, u64 *data);
 
-/* ktls.c and ktls_rx.c: CTX_CREATE body from the socket and key. */
-int tlsnic_ktls_fill_crypto(const struct tlsnic_dev_info *info,
-			    const struct tls_crypto_info *ci,
-			    struct tlsnic_ctx_create *cc);
-int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
-			  struct tlsnic_ctx_create *cc);
+/* ktls.c, for both directions: device contexts of a socket's flow. */
+int tlsnic_ktls_ctx_create(struct tlsnic_priv *priv, struct sock *sk,
+			   enum tlsnic_dir dir,
+			   const struct tls_crypto_info *crypto_info,
+			   u32 tcp_seq, u32 *handle);
+void tlsnic_ktls_ctx_destroy(struct tlsnic_priv *priv, u32 handle,
+			     atomic64_t *err_counter);
 
 /* First thing in xmit: nothing to release yet, whatever cb held. */
 static inline void tlsnic_ktls_tx_skb_init(struct sk_buff *skb)

@@ -61,37 +61,19 @@ int tlsnic_ktls_rx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 		       u32 start_offload_tcp_sn)
 {
 	struct tlsnic_priv *priv = ktls->priv;
-	struct tlsnic_ctx_create *cc;
 	struct tlsnic_ktls_rx *ctx;
-	struct tlsnic_ctx_ref ref;
 	int err;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	/* Heap, not stack: the key copy is wiped in one known place. */
-	cc = kzalloc(sizeof(*cc), GFP_KERNEL);
-	if (!ctx || !cc) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-
-	cc->dir = TLSNIC_DIR_RX;
 	/* copied_seq: the next record header the socket will read. */
-	cc->tcp_seq = cpu_to_le32(start_offload_tcp_sn);
-	err = tlsnic_ktls_fill_flow(sk, TLSNIC_DIR_RX, cc);
-	if (!err)
-		err = tlsnic_ktls_fill_crypto(&priv->info, crypto_info, cc);
-	if (!err)
-		err = tlsnic_cmd_exec(priv, TLSNIC_OP_CTX_CREATE, cc, sizeof(*cc),
-				      &ref, sizeof(ref),
-				      TLSNIC_KTLS_CMD_TIMEOUT_MS);
-	kfree_sensitive(cc);
-	cc = NULL;
+	err = ctx ? tlsnic_ktls_ctx_create(priv, sk, TLSNIC_DIR_RX, crypto_info,
+					   start_offload_tcp_sn, &ctx->handle) :
+		    -ENOMEM;
 	if (err)
 		goto err_free;
 
 	ctx->ktls = ktls;
 	ctx->sk = sk;
-	ctx->handle = le32_to_cpu(ref.handle);
 	atomic64_set(&ctx->resync_req, (s64)TLSNIC_KTLS_RX_REQ_NONE);
 	tls_offload_rx_resync_set_type(sk, TLS_OFFLOAD_SYNC_TYPE_DRIVER_REQ);
 	*tlsnic_ktls_rx_slot(tls_get_ctx(sk)) = ctx;
@@ -110,7 +92,6 @@ int tlsnic_ktls_rx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 	return 0;
 
 err_free:
-	kfree_sensitive(cc);
 	kfree(ctx);
 	atomic64_inc(&ktls->rx_stats.err);
 	netdev_dbg(priv->netdev, "TLS RX offload refused (%d): software kTLS\n",
@@ -127,7 +108,6 @@ void tlsnic_ktls_rx_del(struct tlsnic_ktls *ktls, struct tls_context *tls_ctx)
 {
 	struct tlsnic_ktls_rx **slot = tlsnic_ktls_rx_slot(tls_ctx);
 	struct tlsnic_ktls_rx *ctx = *slot;
-	int err;
 
 	might_sleep();
 	WRITE_ONCE(*slot, NULL);
@@ -137,14 +117,7 @@ void tlsnic_ktls_rx_del(struct tlsnic_ktls *ktls, struct tls_context *tls_ctx)
 	tlsnic_ktls_rx_unpublish(ktls, ctx);
 	synchronize_net();
 
-	err = tlsnic_cmd_ctx_destroy(ktls->priv, ctx->handle);
-	/* Without a command channel the device was reset: nothing to undo. */
-	if (err && err != -ENODEV) {
-		atomic64_inc(&ktls->rx_stats.err);
-		netdev_warn_once(ktls->priv->netdev,
-				 "TLS RX context 0x%x not destroyed on the device: %d\n",
-				 ctx->handle, err);
-	}
+	tlsnic_ktls_ctx_destroy(ktls->priv, ctx->handle, &ktls->rx_stats.err);
 	atomic64_inc(&ktls->rx_stats.del);
 	atomic_dec(&ktls->rx_stats.active);
 	/* It holds no key: the device wipes its copy on CTX_DESTROY. */
