@@ -42,13 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "bench-stream.h"
 #include "tlsnic.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -129,84 +127,6 @@ static double devsim_cpu(void)
 	if (clock_getcpuclockid(devsim_pid, &clk) || clock_gettime(clk, &ts))
 		die("cannot read devsim's CPU clock");
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- The record stream ------------------------------------------------ */
-
-struct stream {
-	int cipher;		/* index into cipher_names */
-	size_t rec_plain, rec_len, len;
-	unsigned int nrec;
-	uint8_t key[32], salt[4], iv[8];
-	uint8_t *plain;		/* the guest's TX form: header, IV, data, tag space */
-	uint8_t *wire;		/* sealed by OpenSSL: what TX alone delivers */
-	uint8_t *rx_out;	/* wire with plaintext data: what TX+RX delivers */
-};
-
-static void stream_make(struct stream *s, int cipher, size_t rec_plain, size_t bytes)
-{
-	const EVP_CIPHER *ev = cipher ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	uint64_t iv0;
-
-	memset(s, 0, sizeof(*s));
-	s->cipher = cipher;
-	s->rec_plain = rec_plain;
-	s->rec_len = 13 + rec_plain + 16;
-	s->nrec = (unsigned int)(bytes / s->rec_len);
-	s->len = (size_t)s->nrec * s->rec_len;
-	s->plain = malloc(s->len);
-	s->wire = malloc(s->len);
-	s->rx_out = malloc(s->len);
-	if (!c || !s->plain || !s->wire || !s->rx_out)
-		die("out of memory");
-	if (RAND_bytes(s->key, sizeof(s->key)) != 1 || RAND_bytes(s->salt, 4) != 1 ||
-	    RAND_bytes(s->iv, 8) != 1 || RAND_bytes(s->plain, (int)s->len) != 1 ||
-	    EVP_EncryptInit_ex(c, ev, NULL, s->key, NULL) != 1)
-		die("OpenSSL setup failed");
-	memcpy(&iv0, s->iv, 8);
-	for (unsigned int i = 0; i < s->nrec; i++) {
-		uint8_t *r = s->plain + (size_t)i * s->rec_len, *w = s->wire + (r - s->plain);
-		uint8_t nonce[12], aad[13];
-		uint64_t n = htobe64(be64toh(iv0) + i), seq = htobe64(i);
-		size_t clen = s->rec_len - 5;
-		int outl;
-
-		r[0] = 23;
-		r[1] = 3;
-		r[2] = 3;
-		r[3] = (uint8_t)(clen >> 8);
-		r[4] = (uint8_t)clen;
-		memcpy(r + 5, &n, 8);
-		memset(r + 13 + rec_plain, 0, 16);
-		memcpy(nonce, s->salt, 4);
-		memcpy(nonce + 4, &n, 8);
-		memcpy(aad, &seq, 8);
-		memcpy(aad + 8, r, 3);
-		aad[11] = (uint8_t)(rec_plain >> 8);
-		aad[12] = (uint8_t)rec_plain;
-		memcpy(w, r, 13);
-		if (EVP_EncryptInit_ex(c, NULL, NULL, NULL, nonce) != 1 ||
-		    EVP_EncryptUpdate(c, NULL, &outl, aad, 13) != 1 ||
-		    EVP_EncryptUpdate(c, w + 13, &outl, r + 13, (int)rec_plain) != 1 ||
-		    EVP_EncryptFinal_ex(c, w + 13 + rec_plain, &outl) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, w + 13 + rec_plain) != 1)
-			die("EVP seal failed");
-	}
-	EVP_CIPHER_CTX_free(c);
-	memcpy(s->rx_out, s->wire, s->len);
-	for (unsigned int i = 0; i < s->nrec; i++) {
-		size_t off = (size_t)i * s->rec_len + 13;
-
-		memcpy(s->rx_out + off, s->plain + off, rec_plain);
-	}
-}
-
-static void stream_free(struct stream *s)
-{
-	free(s->plain);
-	free(s->wire);
-	free(s->rx_out);
 }
 
 /* ---- The device and the guests ---------------------------------------- */
@@ -317,7 +237,7 @@ static void identify(uint16_t port)
 		    le32toh(id.abi_version), le32toh(id.caps));
 }
 
-static uint32_t ctx_create(uint16_t port, uint8_t dir_, const struct stream *s)
+static uint32_t ctx_create(uint16_t port, uint8_t dir_, const struct bench_stream *s)
 {
 	struct tlsnic_ctx_create c;
 	struct tlsnic_ctx_ref ref;
@@ -325,9 +245,9 @@ static uint32_t ctx_create(uint16_t port, uint8_t dir_, const struct stream *s)
 	memset(&c, 0, sizeof(c));
 	c.dir = dir_;
 	c.tls_version = TLSNIC_TLS_1_2;
-	c.cipher = s->cipher ? TLSNIC_CIPHER_AES_GCM_256 : TLSNIC_CIPHER_AES_GCM_128;
+	c.cipher = s->aes256 ? TLSNIC_CIPHER_AES_GCM_256 : TLSNIC_CIPHER_AES_GCM_128;
 	c.family = 4;
-	memcpy(c.key, s->key, s->cipher ? 32 : 16);
+	memcpy(c.key, s->key, s->aes256 ? 32 : 16);
 	memcpy(c.salt, s->salt, 4);
 	memcpy(c.iv, s->iv, 8);
 	c.tcp_seq = htole32(ISN);
@@ -369,7 +289,7 @@ static uint32_t get32(const uint8_t *p)
 }
 
 /* The guest TX buffer of the TSO frame at stream offset off. */
-static struct rte_mbuf *tso_frame(const struct stream *s, size_t off, uint32_t handle)
+static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint32_t handle)
 {
 	size_t step = (size_t)TSO_SEGS * MSS, pl = s->len - off < step ? s->len - off : step;
 	struct tlsnic_tx_meta m = {
@@ -462,7 +382,7 @@ struct result {
  * Sends the whole stream port 0 -> port 1 and checks every byte delivered.
  * A transfer that lost segments is reported so, and measured again.
  */
-static struct result transfer(const struct stream *s, bool rx_ctx)
+static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 {
 	uint32_t tx_handle = ctx_create(0, TLSNIC_DIR_TX, s);
 	uint32_t rx_handle = rx_ctx ? ctx_create(1, TLSNIC_DIR_RX, s) : 0;
@@ -788,9 +708,10 @@ int main(int argc, char **argv)
 	for (int c = 0; c < 2; c++)
 		for (size_t r = 0; r < ARRAY_SIZE(rec_sizes); r++) {
 			struct point *p = &points[c][r];
-			struct stream s;
+			struct bench_stream s;
 
-			stream_make(&s, c, rec_sizes[r], (size_t)opt.mib << 20);
+			if (bench_stream_make(&s, c == 1, rec_sizes[r], (size_t)opt.mib << 20))
+				die("cannot make %u MiB of records", opt.mib);
 			for (int i = 0; i < opt.reps; i++) {
 				for (int m = 0; m < 2; m++) {
 					struct result res = transfer(&s, m == M_TXRX);
@@ -814,7 +735,7 @@ int main(int argc, char **argv)
 					rec_sizes[r], i + 1, p->v[M_TX][i], p->v[M_TXRX][i],
 					p->v[M_SPEED][i]);
 			}
-			stream_free(&s);
+			bench_stream_free(&s);
 		}
 	write_results();
 
