@@ -6,9 +6,11 @@ Runs tools/bench/tlsnic-bench --quick (tiny durations; the guest part boots
 tools/tlsnic-vm once, a couple of minutes) into a temporary run directory
 and checks the files, not the timings. Native part: every metric for every
 cipher and record size (the list below, written independently of the
-bench), every column, values positive and finite, min <= median <= max,
+bench; the engines, contexts, and the whole data path through virtio-user
+ports TX only and TX+RX next to `openssl speed`), every column, values positive and finite, min <= median <= max,
 the samples behind each median, CSV and JSON saying the same, ratios where
-and only where a reference is named, the text table, the `openssl speed`
+and only where a reference is named (the whole-path ratios recomputed from
+each repetition's rate and `openssl speed`), the text table, the `openssl speed`
 cross-check and the plot. Guest A/B (ab.*): a sample for every mode, size
 and repetition, "not offered" exactly where the device lacks the offload
 (and then no number), the counters proving each mode (device sockets and
@@ -43,7 +45,12 @@ METRICS = {
     "ctx_bytes_rss": ("bytes", None, False),
     "ctx_bytes_heap": ("bytes", None, False),
     "rx_ctx_bytes_heap": ("bytes", None, False),
+    # the whole data path through virtio-user ports (devsim-path-bench)
+    "path_tx": ("Gbit/s", "openssl_speed", True),
+    "path_txrx": ("Gbit/s", "openssl_speed", True),
+    "openssl_speed": ("Gbit/s", None, True),
 }
+PATH_METRICS = ("path_tx", "path_txrx")
 CSV_COLUMNS = ["metric", "cipher", "record_bytes", "unit", "median", "min", "max",
                "reps", "reference", "ratio_median", "ratio_min", "ratio_max"]
 SAMPLE_COLUMNS = ["metric", "cipher", "record_bytes", "rep", "value", "unit",
@@ -200,13 +207,39 @@ def t_text_table_complete(run):
         for n in RECORDS:
             label = "%dK" % (n // 1024)
             hits = [l for l in lines if l.startswith(c) and l.split()[1] == label]
-            # TX table, RX table, openssl speed cross-check.
-            check(len(hits) == 3, "device.txt: %d rows for %s %s", len(hits), c, label)
+            # TX table, RX table, whole path, openssl speed cross-check.
+            check(len(hits) == 4, "device.txt: %d rows for %s %s", len(hits), c, label)
         ctx_rows = [l for l in lines if l.startswith(c) and not l.split()[1].endswith("K")]
         check(len(ctx_rows) == 1, "device.txt: %d context rows for %s", len(ctx_rows), c)
     low = text.lower()
     check("nan" not in low and "inf" not in low.replace("info", ""),
           "device.txt holds a non-finite number")
+
+
+def t_path_ratios_recomputed(run):
+    """Each whole-path ratio is that repetition's rate over its openssl speed."""
+    samples = {}
+    for row in read_csv(run.path("device-samples.csv"), SAMPLE_COLUMNS):
+        samples[key(row) + (int(row["rep"]),)] = row
+    for m in PATH_METRICS:
+        for c in CIPHERS:
+            for n in RECORDS:
+                for rep in range(1, QUICK_REPS + 1):
+                    r = samples[(m, c, n, rep)]
+                    speed = float(samples[("openssl_speed", c, n, rep)]["value"])
+                    want = float(r["value"]) / speed
+                    check(math.isclose(float(r["ratio"]), want, rel_tol=1e-2, abs_tol=1e-3),
+                          "%s %s %d rep %d: ratio %s, rate/speed %.4f", m, c, n, rep,
+                          r["ratio"], want)
+    with open(run.path("device.json")) as f:
+        params = json.load(f).get("params", {}).get("path", {})
+    for field in ("mib", "reps", "devsim_cpu", "guest_cpu", "mss", "tso_segments"):
+        check(field in params, "device.json: params.path.%s missing", field)
+    check(params["reps"] == QUICK_REPS and params["mss"] == 1448,
+          "device.json: params.path %s", params)
+    with open(run.path("device.txt")) as f:
+        check("Whole data path through virtio-user ports" in f.read(),
+              "device.txt has no whole-path table")
 
 
 def t_openssl_speed_complete(run):
@@ -433,6 +466,7 @@ TESTS = [
     ("samples_back_the_medians", t_samples_back_the_medians),
     ("json_matches_csv", t_json_matches_csv),
     ("text_table_complete", t_text_table_complete),
+    ("path_ratios_recomputed", t_path_ratios_recomputed),
     ("openssl_speed_complete", t_openssl_speed_complete),
     ("plot_written", t_plot_written),
     ("ab_env", t_ab_env),

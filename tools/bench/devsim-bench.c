@@ -44,6 +44,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "bench-stream.h"
 #include "cmd.h"
 #include "pipeline.h"
 #include "port.h"
@@ -108,136 +109,29 @@ static size_t key_len(enum tls_rec_cipher c)
 	return c == TLS_REC_AES_GCM_128 ? 16 : 32;
 }
 
-static const EVP_CIPHER *evp_cipher(enum tls_rec_cipher c)
+/* ---- The record stream of one pass (bench-stream.c) ------------------- */
+
+static enum tls_rec_cipher rec_cipher(const struct bench_stream *s)
 {
-	return c == TLS_REC_AES_GCM_128 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
+	return s->aes256 ? TLS_REC_AES_GCM_256 : TLS_REC_AES_GCM_128;
 }
 
-/* ---- The record stream of one pass ---------------------------------- */
-
-struct stream {
-	enum tls_rec_cipher cipher;
-	size_t rec_plain;	/* plaintext bytes per record */
-	size_t rec_len;		/* record bytes on the wire */
-	unsigned int nrec;
-	size_t len;
-	uint8_t key[32], salt[4], iv[8];
-	uint8_t *plain;		/* kernel plaintext form (TX input) */
-	uint8_t *wire;		/* records sealed by OpenSSL (TX output, RX input) */
-	uint8_t *rx_out;	/* wire with plaintext payloads (RX output) */
-	uint8_t *work;
-};
-
-static void rec_nonce(const struct stream *s, unsigned int i, uint8_t nonce[12])
+static EVP_CIPHER_CTX *evp_new(const struct bench_stream *s, bool enc)
 {
-	uint64_t n;
+	EVP_CIPHER_CTX *c = bench_evp_new(s, enc);
 
-	memcpy(&n, s->iv, 8);
-	n = htobe64(be64toh(n) + i);
-	memcpy(nonce, s->salt, 4);
-	memcpy(nonce + 4, &n, 8);
-}
-
-static void rec_aad(const struct stream *s, unsigned int i, uint8_t aad[13])
-{
-	uint64_t seq = htobe64(i);
-
-	memcpy(aad, &seq, 8);
-	aad[8] = 23;
-	aad[9] = 3;
-	aad[10] = 3;
-	aad[11] = (uint8_t)(s->rec_plain >> 8);
-	aad[12] = (uint8_t)s->rec_plain;
-}
-
-/* Seals or opens record i of buf in place; the AEAD work of one record. */
-static bool evp_record(const struct stream *s, EVP_CIPHER_CTX *c, bool enc,
-		       uint8_t *buf, unsigned int i)
-{
-	uint8_t *r = buf + (size_t)i * s->rec_len;
-	uint8_t *data = r + 13, *tag = data + s->rec_plain;
-	uint8_t nonce[12], aad[13];
-	int outl;
-
-	rec_nonce(s, i, nonce);
-	rec_aad(s, i, aad);
-	if (EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, enc) != 1 ||
-	    EVP_CipherUpdate(c, NULL, &outl, aad, 13) != 1 ||
-	    EVP_CipherUpdate(c, data, &outl, data, (int)s->rec_plain) != 1)
-		return false;
-	if (enc)
-		return EVP_CipherFinal_ex(c, tag, &outl) == 1 &&
-		       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
-	return EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1 &&
-	       EVP_CipherFinal_ex(c, tag, &outl) == 1;
-}
-
-static EVP_CIPHER_CTX *evp_new(const struct stream *s, bool enc)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-
-	if (!c || EVP_CipherInit_ex(c, evp_cipher(s->cipher), NULL, s->key, NULL, enc) != 1)
+	if (!c)
 		die("EVP setup failed");
 	return c;
 }
 
-static void stream_make(struct stream *s, enum tls_rec_cipher cipher, size_t rec_plain)
+static void stream_make(struct bench_stream *s, enum tls_rec_cipher cipher, size_t rec_plain)
 {
-	EVP_CIPHER_CTX *c;
-	unsigned int i;
-
-	memset(s, 0, sizeof(*s));
-	s->cipher = cipher;
-	s->rec_plain = rec_plain;
-	s->rec_len = 13 + rec_plain + 16;
-	s->nrec = PASS_BYTES / s->rec_len;
-	s->len = s->nrec * s->rec_len;
-	s->plain = malloc(s->len);
-	s->wire = malloc(s->len);
-	s->rx_out = malloc(s->len);
-	s->work = malloc(s->len);
-	if (!s->plain || !s->wire || !s->rx_out || !s->work)
-		die("out of memory");
-	if (RAND_bytes(s->key, sizeof(s->key)) != 1 || RAND_bytes(s->salt, 4) != 1 ||
-	    RAND_bytes(s->iv, 8) != 1 || RAND_bytes(s->plain, (int)s->len) != 1)
-		die("RAND_bytes failed");
-	for (i = 0; i < s->nrec; i++) {
-		uint8_t *r = s->plain + (size_t)i * s->rec_len, nonce[12];
-		size_t clen = s->rec_len - 5;
-
-		r[0] = 23;
-		r[1] = 3;
-		r[2] = 3;
-		r[3] = (uint8_t)(clen >> 8);
-		r[4] = (uint8_t)clen;
-		rec_nonce(s, i, nonce);
-		memcpy(r + 5, nonce + 4, 8);
-		memset(r + 13 + rec_plain, 0, 16);	/* tag space */
-	}
-	memcpy(s->wire, s->plain, s->len);
-	c = evp_new(s, true);
-	for (i = 0; i < s->nrec; i++)
-		if (!evp_record(s, c, true, s->wire, i))
-			die("EVP seal failed");
-	EVP_CIPHER_CTX_free(c);
-	/* What RX gives: payload in plaintext, header and tag as they came. */
-	memcpy(s->rx_out, s->wire, s->len);
-	for (i = 0; i < s->nrec; i++) {
-		size_t off = (size_t)i * s->rec_len + 13;
-
-		memcpy(s->rx_out + off, s->plain + off, rec_plain);
-	}
+	if (bench_stream_make(s, cipher == TLS_REC_AES_GCM_256, rec_plain, PASS_BYTES))
+		die("cannot make the record stream");
 }
 
-static void stream_free(struct stream *s)
-{
-	free(s->plain);
-	free(s->wire);
-	free(s->rx_out);
-	free(s->work);
-}
-
-static size_t seg_len(const struct stream *s, size_t off)
+static size_t seg_len(const struct bench_stream *s, size_t off)
 {
 	return s->len - off < opt.seg ? s->len - off : opt.seg;
 }
@@ -245,9 +139,9 @@ static size_t seg_len(const struct stream *s, size_t off)
 /* ---- One pass of each measurement ------------------------------------ */
 
 /* One pass over the stream: returns the seconds of timed work. */
-static double pass_tx_engine(struct stream *s, bool verify)
+static double pass_tx_engine(struct bench_stream *s, bool verify)
 {
-	struct tls_tx_params p = { .cipher = (enum tls_tx_cipher)s->cipher,
+	struct tls_tx_params p = { .cipher = (enum tls_tx_cipher)rec_cipher(s),
 				   .rec_seq = 0, .tcp_seq = ISN };
 	struct tls_tx_ctx ctx;
 	double t0, t;
@@ -273,9 +167,9 @@ static double pass_tx_engine(struct stream *s, bool verify)
 	return t;
 }
 
-static double pass_rx_engine(struct stream *s, bool verify)
+static double pass_rx_engine(struct bench_stream *s, bool verify)
 {
-	struct tls_rx_params p = { .cipher = s->cipher, .rec_seq = 0, .tcp_seq = ISN };
+	struct tls_rx_params p = { .cipher = rec_cipher(s), .rec_seq = 0, .tcp_seq = ISN };
 	struct tls_rx_result res;
 	struct tls_rx_ctx ctx;
 	bool all = true;
@@ -305,14 +199,14 @@ static double pass_rx_engine(struct stream *s, bool verify)
 }
 
 /* OpenSSL on the same records: key schedule kept, as the engine keeps it. */
-static double pass_openssl(struct stream *s, EVP_CIPHER_CTX *c, bool enc, bool verify)
+static double pass_openssl(struct bench_stream *s, EVP_CIPHER_CTX *c, bool enc, bool verify)
 {
 	double t0, t;
 
 	memcpy(s->work, enc ? s->plain : s->wire, s->len);
 	t0 = now();
 	for (unsigned int i = 0; i < s->nrec; i++)
-		if (!evp_record(s, c, enc, s->work, i))
+		if (!bench_evp_record(s, c, enc, s->work, i))
 			die("EVP %s failed", enc ? "seal" : "open");
 	t = now() - t0;
 	if (verify && memcmp(s->work, enc ? s->wire : s->rx_out, s->len))
@@ -355,7 +249,7 @@ static int command(struct dsim_port *p, uint8_t op, const void *body, uint32_t l
 	return status;
 }
 
-static void create_body(struct tlsnic_ctx_create *c, const struct stream *s,
+static void create_body(struct tlsnic_ctx_create *c, const struct bench_stream *s,
 			enum tls_rec_cipher cipher)
 {
 	memset(c, 0, sizeof(*c));
@@ -427,7 +321,7 @@ struct txbufs {
 	uint8_t seg[DSIM_MAX_FRAME];
 };
 
-static void txbufs_make(struct txbufs *b, const struct stream *s, uint32_t handle)
+static void txbufs_make(struct txbufs *b, const struct bench_stream *s, uint32_t handle)
 {
 	size_t step = (size_t)TSO_SEGS * MSS;
 
@@ -515,10 +409,10 @@ struct pipeline {
 	struct txbufs bufs;
 };
 
-static void pipeline_open(struct pipeline *pl, struct stream *s)
+static void pipeline_open(struct pipeline *pl, struct bench_stream *s)
 {
 	port_open(&pl->port, 16);
-	create_body(&pl->cc, s, s->cipher);
+	create_body(&pl->cc, s, rec_cipher(s));
 	txbufs_make(&pl->bufs, s, TLSNIC_HANDLE_NONE);
 }
 
@@ -529,7 +423,7 @@ static void pipeline_close(struct pipeline *pl)
 }
 
 /* A new context per pass (untimed), then the pass's TSO frames. */
-static double pass_tx_pipeline(struct stream *s, struct pipeline *pl, bool verify)
+static double pass_tx_pipeline(struct bench_stream *s, struct pipeline *pl, bool verify)
 {
 	struct txbufs *b = &pl->bufs;
 	struct dsim_tx_out out = { .alloc = out_alloc, .send = out_send, .arg = b };
@@ -572,7 +466,7 @@ enum { M_OPENSSL_ENC, M_OPENSSL_DEC, M_TX_ENGINE, M_RX_ENGINE, M_TX_PIPELINE, M_
  * work: a load that comes and goes on a shared machine hits the engines
  * and OpenSSL alike, so their ratio holds.
  */
-static void measure_rates(struct stream *s, double gbit[M_NR])
+static void measure_rates(struct bench_stream *s, double gbit[M_NR])
 {
 	EVP_CIPHER_CTX *enc = evp_new(s, true), *dec = evp_new(s, false);
 	struct pipeline *pl = malloc(sizeof(*pl));
@@ -1037,7 +931,7 @@ int main(int argc, char **argv)
 			struct mem_result m;
 
 			for (unsigned int k = 0; k < ARRAY_SIZE(rec_sizes); k++) {
-				struct stream s;
+				struct bench_stream s;
 				double g[M_NR];
 
 				stream_make(&s, ciphers[c], rec_sizes[k]);
@@ -1052,7 +946,7 @@ int main(int argc, char **argv)
 				    "openssl_dec", g[M_OPENSSL_DEC]);
 				add("tx_pipeline", cn, s.rec_plain, "Gbit/s", g[M_TX_PIPELINE],
 				    "openssl_enc", g[M_OPENSSL_ENC]);
-				stream_free(&s);
+				bench_stream_free(&s);
 			}
 			add("ctx_create_destroy", cn, 0, "per_s", measure_ctx_rate(ciphers[c]),
 			    NULL, 0);
