@@ -60,26 +60,30 @@ static int tlsnic_ktls_tx_dump(const struct tls_record_info *rec, u32 len,
 			       struct tlsnic_ktls_dump *dump,
 			       struct scatterlist *sg)
 {
-	unsigned int i;
+	unsigned int i, n;
+	u32 left = len;
 
-	dump->nr_pages = 0;
-	for (i = 0; i < rec->num_frags && len; i++) {
+	for (n = 0; n < rec->num_frags && left; n++)
+		left -= min_t(u32, skb_frag_size(&rec->frags[n]), left);
+	/* The record is shorter than its own bytes before the frame? */
+	if (WARN_ON_ONCE(left || !n))
+		return -EINVAL;
+
+	/* Only these entries: the frame's own follow them, so no end mark. */
+	sg_init_table(sg, n);
+	sg_unmark_end(&sg[n - 1]);
+	for (i = 0; i < n; i++) {
 		const skb_frag_t *frag = &rec->frags[i];
-		u32 n = min_t(u32, skb_frag_size(frag), len);
+		u32 size = min_t(u32, skb_frag_size(frag), len);
 		struct page *page = skb_frag_page(frag);
 
 		get_page(page);
-		dump->pages[dump->nr_pages++] = page;
-		sg_set_page(&sg[i], page, n, skb_frag_off(frag));
-		len -= n;
+		dump->pages[i] = page;
+		sg_set_page(&sg[i], page, size, skb_frag_off(frag));
+		len -= size;
 	}
-	/* The record is shorter than its own bytes before the frame? */
-	if (WARN_ON_ONCE(len)) {
-		while (dump->nr_pages)
-			put_page(dump->pages[--dump->nr_pages]);
-		return -EINVAL;
-	}
-	return dump->nr_pages;
+	dump->nr_pages = n;
+	return n;
 }
 
 /*

@@ -95,7 +95,14 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto drop;
 	hdr = skb->data - hdr_len;
 	memset(hdr, 0, hdr_len);
-	sg_init_table(qp->sg, TLSNIC_TX_MAX_SG);
+	/*
+	 * Initialise only the entries this frame uses, piece by piece: the
+	 * header here, the dump entries in tlsnic_ktls_tx_prepare(), the
+	 * skb's before skb_to_sgvec(), which marks the end. sg_set_buf() and
+	 * sg_set_page() keep an entry's end mark, so no piece may be skipped.
+	 */
+	sg_init_table(qp->sg, 1);
+	sg_unmark_end(&qp->sg[0]);
 	sg_set_buf(&qp->sg[0], hdr, hdr_len);
 	if (tlsnic_offload(priv)) {
 		meta = (void *)(hdr + TLSNIC_VNET_HDR_LEN);
@@ -107,6 +114,8 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 			goto drop;
 	}
 
+	/* No frag_list (no NETIF_F_FRAGLIST): linear part and fragments. */
+	sg_init_table(qp->sg + 1 + ndump, 1 + skb_shinfo(skb)->nr_frags);
 	nents = skb_to_sgvec(skb, qp->sg + 1 + ndump, 0, skb->len);
 	if (unlikely(nents < 0))
 		goto drop;
