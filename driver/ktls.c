@@ -398,6 +398,10 @@ void tlsnic_ktls_init(struct tlsnic_priv *priv)
 	xa_init_flags(&ktls->tx_handles, XA_FLAGS_LOCK_IRQ);
 	xa_init(&ktls->rx_handles);
 	priv->ktls = ktls;
+	if (tx && tlsnic_ktls_tx_dumps_init(priv)) {
+		dev_warn(&priv->vdev->dev, "no memory for TLS TX resync dumps\n");
+		ktls->tx = false;
+	}
 	priv->netdev->tlsdev_ops = &tlsnic_tlsdev_ops;
 }
 
@@ -418,6 +422,7 @@ void tlsnic_ktls_cleanup(struct tlsnic_priv *priv)
 	if (leaked)
 		dev_err(&priv->vdev->dev,
 			"%d TLS contexts still referenced at removal\n", leaked);
+	tlsnic_ktls_tx_dumps_fini(priv);
 	priv->ktls = NULL;
 	xa_destroy(&ktls->tx_handles);
 	xa_destroy(&ktls->rx_handles);

@@ -94,7 +94,7 @@ struct tlsnic_ktls_sq_stats {
 	u64_stats_t dump_bytes;		/* record bytes given as dump */
 	u64_stats_t skip_no_sync_data;	/* bytes from before offload: as is */
 	u64_stats_t drop_no_sync_data;	/* offloaded bytes with no record */
-	u64_stats_t drop_dump_nomem;	/* no memory to track dump pages */
+	u64_stats_t drop_dump_nomem;	/* no free dump slot (never expected) */
 	u64_stats_t drop_orphan;	/* offloaded bytes without their socket */
 	u64_stats_t csum_fixup;		/* stack checksummed: device redoes it */
 	u64_stats_t drop_resync;	/* resync frames after a TX_DROP event */
@@ -112,6 +112,24 @@ struct tlsnic_ktls_rx_stats {
 	atomic_t active;		/* RX contexts the driver holds now */
 };
 
+/* Resync dump: the record pages referenced by a queued frame. */
+struct tlsnic_ktls_dump {
+	struct tlsnic_ktls_dump_pool *pool;
+	struct tlsnic_ktls_dump *next_free;
+	unsigned int nr_pages;
+	struct page *pages[MAX_SKB_FRAGS];
+};
+
+/*
+ * The dumps of one TX queue, under its TX lock: one per ring descriptor,
+ * allocated at probe. A queued frame holds at most one and at least one
+ * descriptor, so a frame that needs a dump always finds one free.
+ */
+struct tlsnic_ktls_dump_pool {
+	struct tlsnic_ktls_dump *slots;
+	struct tlsnic_ktls_dump *free;
+};
+
 /* kTLS state of one tlsnic device; exists only if it can offload TLS. */
 struct tlsnic_ktls {
 	struct tlsnic_priv *priv;
@@ -120,6 +138,7 @@ struct tlsnic_ktls {
 	struct tlsnic_ktls_sq_stats sq_stats[TLSNIC_NUM_DATA_QP];
 	struct tlsnic_ktls_rq_stats rq_stats[TLSNIC_NUM_DATA_QP];
 	struct tlsnic_ktls_rx_stats rx_stats;
+	struct tlsnic_ktls_dump_pool dumps[TLSNIC_NUM_DATA_QP];
 
 	/* Control path counters. */
 	atomic64_t ctx_add;		/* contexts created on the device */
@@ -143,12 +162,6 @@ struct tlsnic_ktls {
 	struct xarray tx_handles;
 	/* Handle index -> live RX context, for the receive metadata. */
 	struct xarray rx_handles;
-};
-
-/* Resync dump: the record pages referenced by a queued frame. */
-struct tlsnic_ktls_dump {
-	unsigned int nr_pages;
-	struct page *pages[MAX_SKB_FRAGS];
 };
 
 /*
@@ -204,6 +217,8 @@ int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
 			   struct tlsnic_tx_meta *meta, struct scatterlist *sg);
 void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb);
 void __tlsnic_ktls_tx_release(struct sk_buff *skb);
+int tlsnic_ktls_tx_dumps_init(struct tlsnic_priv *priv);
+void tlsnic_ktls_tx_dumps_fini(struct tlsnic_priv *priv);
 void tlsnic_ktls_tx_drop_event(struct tlsnic_priv *priv,
 			       const struct tlsnic_tx_drop *ev);
 

@@ -16,7 +16,9 @@
  * when the device needs that record's GHASH: the frame carries tag bytes
  * of the record, or the frame moves the device's stream forward
  * (it ends after expected_seq) and a later in-order frame will carry them.
- * The dump is the record's own pages, referenced until the frame completes.
+ * The dump is the record's own pages, referenced until the frame completes
+ * from a slot of a per-queue pool sized like the ring, so xmit never
+ * allocates for it.
  *
  * A retransmission of old data leaves expected_seq alone: the device
  * encrypts it aside and keeps its in-order state, so the next new frame
@@ -33,6 +35,7 @@
 #include <linux/ipv6.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
+#include <linux/virtio.h>
 #include <asm/unaligned.h>
 #include <net/ip6_checksum.h>
 #include <net/tcp.h>
@@ -52,6 +55,72 @@ static struct tlsnic_ktls_sq_stats *tlsnic_ktls_sq(struct tlsnic_qp *qp)
 	return &qp->priv->ktls->sq_stats[qp->index];
 }
 
+/**
+ * tlsnic_ktls_tx_dumps_init - the dumps of every data TX queue
+ * @priv: device, its virtqueues found
+ *
+ * One dump per descriptor of the queue's ring, so that a frame that needs
+ * one never fails for memory in xmit. Returns 0 or -ENOMEM.
+ */
+int tlsnic_ktls_tx_dumps_init(struct tlsnic_priv *priv)
+{
+	unsigned int q, i, n;
+
+	for (q = 0; q < TLSNIC_NUM_DATA_QP; q++) {
+		struct tlsnic_ktls_dump_pool *pool = &priv->ktls->dumps[q];
+
+		n = virtqueue_get_vring_size(priv->qp[q].svq);
+		pool->slots = kvcalloc(n, sizeof(*pool->slots), GFP_KERNEL);
+		if (!pool->slots) {
+			tlsnic_ktls_tx_dumps_fini(priv);
+			return -ENOMEM;
+		}
+		pool->free = NULL;
+		for (i = 0; i < n; i++) {
+			pool->slots[i].pool = pool;
+			pool->slots[i].next_free = pool->free;
+			pool->free = &pool->slots[i];
+		}
+	}
+	return 0;
+}
+
+/* After the rings are emptied: every dump is back in its pool. */
+void tlsnic_ktls_tx_dumps_fini(struct tlsnic_priv *priv)
+{
+	unsigned int q;
+
+	for (q = 0; q < TLSNIC_NUM_DATA_QP; q++) {
+		kvfree(priv->ktls->dumps[q].slots);
+		priv->ktls->dumps[q].slots = NULL;
+		priv->ktls->dumps[q].free = NULL;
+	}
+}
+
+static struct tlsnic_ktls_dump *tlsnic_ktls_dump_get(struct tlsnic_qp *qp)
+{
+	struct tlsnic_ktls_dump_pool *pool = &qp->priv->ktls->dumps[qp->index];
+	struct tlsnic_ktls_dump *dump = pool->free;
+
+	if (likely(dump)) {
+		pool->free = dump->next_free;
+		dump->next_free = NULL;
+		dump->nr_pages = 0;
+	}
+	return dump;
+}
+
+/* Under the TX lock of the queue the dump belongs to. */
+static void tlsnic_ktls_dump_put(struct tlsnic_ktls_dump *dump)
+{
+	struct tlsnic_ktls_dump_pool *pool = dump->pool;
+
+	while (dump->nr_pages)
+		put_page(dump->pages[--dump->nr_pages]);
+	dump->next_free = pool->free;
+	pool->free = dump;
+}
+
 /*
  * Point @sg at the first @len bytes of @rec and reference their pages.
  * Called with the record list lock held, so the record cannot be freed.
@@ -60,26 +129,30 @@ static int tlsnic_ktls_tx_dump(const struct tls_record_info *rec, u32 len,
 			       struct tlsnic_ktls_dump *dump,
 			       struct scatterlist *sg)
 {
-	unsigned int i;
+	unsigned int i, n;
+	u32 left = len;
 
-	dump->nr_pages = 0;
-	for (i = 0; i < rec->num_frags && len; i++) {
+	for (n = 0; n < rec->num_frags && left; n++)
+		left -= min_t(u32, skb_frag_size(&rec->frags[n]), left);
+	/* The record is shorter than its own bytes before the frame? */
+	if (WARN_ON_ONCE(left || !n))
+		return -EINVAL;
+
+	/* Only these entries: the frame's own follow them, so no end mark. */
+	sg_init_table(sg, n);
+	sg_unmark_end(&sg[n - 1]);
+	for (i = 0; i < n; i++) {
 		const skb_frag_t *frag = &rec->frags[i];
-		u32 n = min_t(u32, skb_frag_size(frag), len);
+		u32 size = min_t(u32, skb_frag_size(frag), len);
 		struct page *page = skb_frag_page(frag);
 
 		get_page(page);
-		dump->pages[dump->nr_pages++] = page;
-		sg_set_page(&sg[i], page, n, skb_frag_off(frag));
-		len -= n;
+		dump->pages[i] = page;
+		sg_set_page(&sg[i], page, size, skb_frag_off(frag));
+		len -= size;
 	}
-	/* The record is shorter than its own bytes before the frame? */
-	if (WARN_ON_ONCE(len)) {
-		while (dump->nr_pages)
-			put_page(dump->pages[--dump->nr_pages]);
-		return -EINVAL;
-	}
-	return dump->nr_pages;
+	dump->nr_pages = n;
+	return n;
 }
 
 /*
@@ -118,14 +191,15 @@ static int tlsnic_ktls_tx_resync(struct tlsnic_qp *qp,
 	off = seq - rec_start;
 	tag_start = rec->end_seq - tls_ctx->prot_info.tag_size;
 	if (off && (after(end, tag_start) || after(end, ctx->expected_seq))) {
-		dump = kmalloc(sizeof(*dump), GFP_ATOMIC);
-		if (!dump) {
+		/* Never empty while the ring has room for this frame. */
+		dump = tlsnic_ktls_dump_get(qp);
+		if (WARN_ON_ONCE(!dump)) {
 			nents = -ENOMEM;
 			goto out_unlock;
 		}
 		nents = tlsnic_ktls_tx_dump(rec, off, dump, sg);
 		if (nents < 0) {
-			kfree(dump);
+			tlsnic_ktls_dump_put(dump);
 			dump = NULL;
 		}
 	}
@@ -306,7 +380,10 @@ void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb)
 	u64_stats_update_end(&s->syncp);
 }
 
-/* The device is done with the frame (or it was never queued). */
+/*
+ * The device is done with the frame (or it was never queued). Under the
+ * queue's TX lock, or with the device reset and the queue stopped.
+ */
 void __tlsnic_ktls_tx_release(struct sk_buff *skb)
 {
 	struct tlsnic_ktls_skb_cb *cb = tlsnic_ktls_cb(skb);
@@ -314,9 +391,7 @@ void __tlsnic_ktls_tx_release(struct sk_buff *skb)
 	struct tlsnic_ktls_tx *ctx = cb->ctx;
 
 	if (dump) {
-		while (dump->nr_pages)
-			put_page(dump->pages[--dump->nr_pages]);
-		kfree(dump);
+		tlsnic_ktls_dump_put(dump);
 		cb->dump = NULL;
 	}
 	cb->ctx = NULL;

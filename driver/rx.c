@@ -244,26 +244,22 @@ static int tlsnic_rx_poll(struct tlsnic_qp *qp, int budget)
 int tlsnic_poll(struct napi_struct *napi, int budget)
 {
 	struct tlsnic_qp *qp = container_of(napi, struct tlsnic_qp, napi);
-	struct netdev_queue *txq = netdev_get_tx_queue(qp->priv->netdev,
-						       qp->index);
-	bool more;
+	bool tx_clean;
 	int done;
 
-	tlsnic_tx_reclaim(qp, budget);
+	tx_clean = tlsnic_tx_clean(qp, budget);
 	done = budget ? tlsnic_rx_poll(qp, budget) : 0;
-	if (done >= budget || !napi_complete_done(napi, done))
+	if (done >= budget)
+		return done;
+	/* TX completions nothing would signal: stay scheduled, poll again. */
+	if (unlikely(!tx_clean))
+		return budget;
+	if (!napi_complete_done(napi, done))
 		return done;
 
-	/* Re-arm both interrupts; poll again if work raced in. */
-	more = !virtqueue_enable_cb(qp->rvq);
-	__netif_tx_lock(txq, smp_processor_id());
-	more |= !virtqueue_enable_cb(qp->svq);
-	__netif_tx_unlock(txq);
-	if (more && napi_schedule_prep(napi)) {
+	/* The TX interrupt is armed already; re-arm RX, poll if work raced in. */
+	if (!virtqueue_enable_cb(qp->rvq) && napi_schedule_prep(napi)) {
 		virtqueue_disable_cb(qp->rvq);
-		__netif_tx_lock(txq, smp_processor_id());
-		virtqueue_disable_cb(qp->svq);
-		__netif_tx_unlock(txq);
 		__napi_schedule(napi);
 	}
 	return done;

@@ -234,7 +234,7 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev);
 netdev_features_t tlsnic_features_check(struct sk_buff *skb,
 					struct net_device *dev,
 					netdev_features_t features);
-void tlsnic_tx_reclaim(struct tlsnic_qp *qp, int budget);
+bool tlsnic_tx_clean(struct tlsnic_qp *qp, int budget);
 void tlsnic_tx_done(struct virtqueue *vq);
 void tlsnic_tx_free_unused(struct tlsnic_qp *qp);
 

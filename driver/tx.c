@@ -95,7 +95,14 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto drop;
 	hdr = skb->data - hdr_len;
 	memset(hdr, 0, hdr_len);
-	sg_init_table(qp->sg, TLSNIC_TX_MAX_SG);
+	/*
+	 * Initialise only the entries this frame uses, piece by piece: the
+	 * header here, the dump entries in tlsnic_ktls_tx_prepare(), the
+	 * skb's before skb_to_sgvec(), which marks the end. sg_set_buf() and
+	 * sg_set_page() keep an entry's end mark, so no piece may be skipped.
+	 */
+	sg_init_table(qp->sg, 1);
+	sg_unmark_end(&qp->sg[0]);
 	sg_set_buf(&qp->sg[0], hdr, hdr_len);
 	if (tlsnic_offload(priv)) {
 		meta = (void *)(hdr + TLSNIC_VNET_HDR_LEN);
@@ -107,6 +114,8 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 			goto drop;
 	}
 
+	/* No frag_list (no NETIF_F_FRAGLIST): linear part and fragments. */
+	sg_init_table(qp->sg + 1 + ndump, 1 + skb_shinfo(skb)->nr_frags);
 	nents = skb_to_sgvec(skb, qp->sg + 1 + ndump, 0, skb->len);
 	if (unlikely(nents < 0))
 		goto drop;
@@ -162,23 +171,43 @@ netdev_features_t tlsnic_features_check(struct sk_buff *skb,
 	return features;
 }
 
-/* Free what the device has sent and wake the queue. Runs in NAPI. */
-void tlsnic_tx_reclaim(struct tlsnic_qp *qp, int budget)
+/**
+ * tlsnic_tx_clean - free what the device has sent and wake the queue
+ * @qp: data queue pair, from its NAPI poll
+ * @budget: the poll's budget (0 from netpoll)
+ *
+ * Takes the TX lock once, and only if xmit does not hold it. The
+ * completion interrupt is re-armed with virtqueue_enable_cb_delayed(): it
+ * fires once most of what is queued now has been sent, not per frame.
+ *
+ * Returns false if the queue may hold completions nothing will signal:
+ * xmit held the lock (the interrupt may be off since the last one), or
+ * the tx_hold test knob is set. The caller must then poll again instead
+ * of completing NAPI.
+ */
+bool tlsnic_tx_clean(struct tlsnic_qp *qp, int budget)
 {
 	struct net_device *dev = qp->priv->netdev;
 	struct netdev_queue *txq = netdev_get_tx_queue(dev, qp->index);
 	unsigned int len, pkts = 0, bytes = 0;
 	struct sk_buff *skb;
 
-	__netif_tx_lock(txq, smp_processor_id());
+	if (!__netif_tx_trylock(txq))
+		return false;
 	/* Test knob (debugfs tx_hold): what a queued frame keeps alive. */
-	while (!READ_ONCE(qp->priv->tx_hold) &&
-	       (skb = virtqueue_get_buf(qp->svq, &len))) {
-		pkts++;
-		bytes += skb->len;
-		tlsnic_ktls_tx_release(skb);
-		napi_consume_skb(skb, budget);
+	if (unlikely(READ_ONCE(qp->priv->tx_hold))) {
+		__netif_tx_unlock(txq);
+		return false;
 	}
+	do {
+		virtqueue_disable_cb(qp->svq);
+		while ((skb = virtqueue_get_buf(qp->svq, &len))) {
+			pkts++;
+			bytes += skb->len;
+			tlsnic_ktls_tx_release(skb);
+			napi_consume_skb(skb, budget);
+		}
+	} while (unlikely(!virtqueue_enable_cb_delayed(qp->svq)));
 	if (pkts)
 		netdev_tx_completed_queue(txq, pkts, bytes);
 
@@ -190,6 +219,7 @@ void tlsnic_tx_reclaim(struct tlsnic_qp *qp, int budget)
 		u64_stats_update_end(&qp->sq_stats.syncp);
 	}
 	__netif_tx_unlock(txq);
+	return true;
 }
 
 /* Completion interrupt of a data TX queue. */
