@@ -56,7 +56,6 @@ done
 
 # One tshark pass (it is slow to start in the guest): streams and ports per
 # frame, then each stream's decrypted TLS payload and raw TCP payload.
-devsim_stats > /dev/null
 decode=
 follow=
 for port in $ports; do
@@ -67,12 +66,19 @@ while [ $i -lt 10 ]; do
 	follow="$follow -z follow,tls,raw,$i -z follow,tcp,raw,$i"
 	i=$((i + 1))
 done
+# Read the capture after devsim flushed it (devsim_stats returns after a
+# stats rewrite, which devsim does right after flushing); should a
+# connection still be missing from it, read it again after the next flush.
+tries=0
+while :; do
+tries=$((tries + 1))
+devsim_stats > /dev/null ||
+	ktap_diag "capture read $tries: devsim did not rewrite its stats (flush) in time"
 # shellcheck disable=SC2086 # option lists
 tshark -r "$PCAP" -o "tls.keylog_file:$KEYLOG" $decode -T fields -e tcp.stream \
 	-e tcp.srcport -e tcp.dstport $follow > "$OUT" 2> "$OUT.err"
 rc=$?
 grep -v 'Running as user "root"' "$OUT.err" | sed 's/^/# tshark: /'
-ktap_check "tshark read the capture with the key log (exit status $rc)" test "$rc" -eq 0
 
 # For each port: "PORT SHA256-OF-THE-DECRYPTED-FILE CLEAR-SLICES RAW-BYTES",
 # where the decrypted a->b data is tlsnic-ktls's framing (24-byte header,
@@ -118,6 +124,17 @@ for port in ports:
         clear += b"TLSNKTL1" in raw
     print(port, ",".join(shas) or "none", clear, raw_len)
 EOF
+missing=
+for port in $ports; do
+	awk -v p="$port" '$1 == p && $4 > 0 { f = 1 } END { exit !f }' "$OUT.res" ||
+		missing="$missing $port"
+done
+if [ -z "$missing" ] || [ $tries -ge 5 ]; then
+	break
+fi
+ktap_diag "capture read $tries: no TCP stream yet for port(s)$missing, reading again"
+done
+ktap_check "tshark read the capture with the key log (exit status $rc)" test "$rc" -eq 0
 sed 's/^/# decrypted: /' "$OUT.res"
 
 want=$(cat "$DATA.sha256")
