@@ -135,3 +135,25 @@ krx_start_offloaded_paused() {
 		test "$(counter eth1 rx_tls_decrypted_packets)" -gt "$_kp_dec" || return 1
 	ktap_diag "paused after $3 bytes, the device decrypted $(($(counter eth1 rx_tls_decrypted_packets) - _kp_dec)) packets so far"
 }
+
+# kboth_setup: TLS TX and RX offload on eth0 and eth1 (both ends offload
+# both directions), the device warmed up and no context left live.
+kboth_setup() {
+	ktx_prepare && krx_offer eth0 && krx_offer eth1 || return 1
+	for _kb_dev in eth0 eth1; do
+		feature $_kb_dev tls-hw-tx-offload on || return 1
+		[ "$(feature_state $_kb_dev tls-hw-tx-offload)" = on ] ||
+			{ fail_msg "cannot turn tls-hw-tx-offload on for $_kb_dev"; return 1; }
+	done
+	ktx_warm_up && ktx_wait_idle 10 && krx_wait_idle 10 eth0 && krx_wait_idle 10 eth1
+}
+
+# kboth_snap: both ports' counters and both netns' tls_stat, "a." / "b."
+# before each name (for delta).
+kboth_snap() {
+	stats eth0 | sed 's/^/a./'
+	stats eth1 | sed 's/^/b./'
+	for _kb_ns in a b; do
+		ip netns exec $_kb_ns cat /proc/net/tls_stat | awk -v p=$_kb_ns. '{ print p $1, $2 }'
+	done
+}

@@ -34,26 +34,8 @@ require_vm
 
 ktap_plan 7
 
-setup() {
-	ktx_prepare && krx_offer eth0 && krx_offer eth1 || return 1
-	for dev in eth0 eth1; do
-		feature $dev tls-hw-tx-offload on || return 1
-		[ "$(feature_state $dev tls-hw-tx-offload)" = on ] ||
-			{ fail_msg "cannot turn tls-hw-tx-offload on for $dev"; return 1; }
-	done
-	ktx_warm_up
-}
-ktap_check "setup: eth0 and eth1 offload TLS TX and RX" setup
+ktap_check "setup: eth0 and eth1 offload TLS TX and RX, no context live" kboth_setup
 
-# snap: both ports' counters and both netns' tls_stat, "a." / "b." before
-# each name.
-snap() {
-	stats eth0 | sed 's/^/a./'
-	stats eth1 | sed 's/^/b./'
-	for ns in a b; do
-		ip netns exec $ns cat /proc/net/tls_stat | awk -v p=$ns. '{ print p $1, $2 }'
-	done
-}
 
 # sockets NS TXDEV RXDEV TXSW RXSW: netns NS's tls_stat deltas.
 sockets() {
@@ -83,17 +65,17 @@ untouched() {
 }
 
 args="--tls 1.3 --dir both --bytes 16M"
-before=$(snap)
+before=$(kboth_snap)
 ktap_check "TLS 1.3, 16 MiB both ways: sha256 equal at both ends" ktx_run "$args" "$args"
-after=$(snap)
+after=$(kboth_snap)
 ktap_check "TLS 1.3: a in software kTLS TX and RX" sockets a 0 0 1 1
 ktap_check "TLS 1.3: b in software kTLS TX and RX" sockets b 0 0 1 1
 ktap_check "TLS 1.3: no device context asked for, none refused" untouched
 
 args="--tls 1.2 --dir both --bytes 1M"
-before=$(snap)
+before=$(kboth_snap)
 if ktx_run "$args" "$args"; then
-	after=$(snap)
+	after=$(kboth_snap)
 	ktap_check "TLS 1.2 next: offloaded TX and RX at both ends" \
 		eval 'sockets a 1 1 0 0 && sockets b 1 1 0 0'
 else

@@ -37,26 +37,8 @@ STOP=/tmp/tls_ctx_exhaustion.stop
 
 ktap_plan 10
 
-setup() {
-	ktx_prepare && krx_offer eth0 && krx_offer eth1 || return 1
-	for dev in eth0 eth1; do
-		feature $dev tls-hw-tx-offload on || return 1
-		[ "$(feature_state $dev tls-hw-tx-offload)" = on ] ||
-			{ fail_msg "cannot turn tls-hw-tx-offload on for $dev"; return 1; }
-	done
-	ktx_warm_up && ktx_wait_idle 10 && krx_wait_idle 10 eth0 && krx_wait_idle 10 eth1
-}
-ktap_check "setup: eth0 and eth1 offload TLS TX and RX, no context live" setup
+ktap_check "setup: eth0 and eth1 offload TLS TX and RX, no context live" kboth_setup
 
-# snap: both ports' counters and both netns' tls_stat, "a." / "b." before
-# each name.
-snap() {
-	stats eth0 | sed 's/^/a./'
-	stats eth1 | sed 's/^/b./'
-	for ns in a b; do
-		ip netns exec $ns cat /proc/net/tls_stat | awk -v p=$ns. '{ print p $1, $2 }'
-	done
-}
 
 # live DEV: DEV's live device contexts, TX and RX.
 live() {
@@ -83,10 +65,10 @@ rm -f $STOP $HW
 sampler &
 spid=$!
 args="--dir both --count $N --parallel --bytes 256K"
-before=$(snap)
+before=$(kboth_snap)
 ktap_check "$N parallel connections both ways, $MAX contexts per port: all sha256 equal" \
 	ktx_run "$args" "$args"
-after=$(snap)
+after=$(kboth_snap)
 touch $STOP
 wait $spid
 
@@ -132,9 +114,9 @@ idle() {
 ktap_check "every TX and RX context released after close" idle
 
 args="--dir both --count 4 --parallel --bytes 256K"
-before=$(snap)
+before=$(kboth_snap)
 ktap_check "next wave, 4 parallel connections both ways: sha256 equal" ktx_run "$args" "$args"
-after=$(snap)
+after=$(kboth_snap)
 # reused NS: all 4 sockets of netns NS offloaded both ways.
 reused() {
 	for c in TlsTxDevice TlsRxDevice TlsTxSw TlsRxSw; do

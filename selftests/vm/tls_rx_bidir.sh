@@ -29,26 +29,8 @@ SIZES_BYTES=$((1 + 16385 + 16 * 1024 * 1024))
 
 ktap_plan 11
 
-setup() {
-	ktx_prepare && krx_offer eth0 && krx_offer eth1 || return 1
-	for dev in eth0 eth1; do
-		feature $dev tls-hw-tx-offload on || return 1
-		[ "$(feature_state $dev tls-hw-tx-offload)" = on ] ||
-			{ fail_msg "cannot turn tls-hw-tx-offload on for $dev"; return 1; }
-	done
-	ktx_warm_up
-}
-ktap_check "setup: eth0 and eth1 offload TLS TX and RX" setup
+ktap_check "setup: eth0 and eth1 offload TLS TX and RX, no context live" kboth_setup
 
-# snap: both ports' counters and both netns' tls_stat, "a." / "b." before
-# each name.
-snap() {
-	stats eth0 | sed 's/^/a./'
-	stats eth1 | sed 's/^/b./'
-	for ns in a b; do
-		ip netns exec $ns cat /proc/net/tls_stat | awk -v p=$ns. '{ print p $1, $2 }'
-	done
-}
 
 # both_offloaded WHAT NS: netns NS's socket took TX and RX offload, its
 # port encrypted what it sent and decrypted the bulk of what it received.
@@ -75,9 +57,9 @@ both_offloaded() {
 for cipher in aes128gcm aes256gcm; do
 	what="$cipher both ways, sizes $SIZES"
 	args="--cipher $cipher --dir both --bytes $SIZES"
-	before=$(snap)
+	before=$(kboth_snap)
 	ktap_check "$what: sha256 equal at both ends" ktx_run "$args" "$args"
-	after=$(snap)
+	after=$(kboth_snap)
 	ktap_check "$what: a offloaded TX and RX" both_offloaded "$what" a
 	ktap_check "$what: b offloaded TX and RX" both_offloaded "$what" b
 done
