@@ -148,6 +148,17 @@ static int tlsnic_find_vqs(struct tlsnic_priv *priv)
 	/* The command TX queue is reclaimed synchronously: no interrupts. */
 	if (priv->cmd.svq)
 		virtqueue_disable_cb(priv->cmd.svq);
+
+	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++) {
+		err = tlsnic_rx_pool_create(&priv->qp[i]);
+		if (err) {
+			while (i--)
+				tlsnic_rx_pool_destroy(&priv->qp[i]);
+			vdev->config->del_vqs(vdev);
+			priv->nvqs = 0;
+			goto out;
+		}
+	}
 out:
 	kfree(names);
 	kfree(callbacks);
@@ -167,6 +178,7 @@ static void tlsnic_del_vqs(struct tlsnic_priv *priv)
 	for (i = 0; i < TLSNIC_NUM_DATA_QP; i++) {
 		tlsnic_tx_free_unused(&priv->qp[i]);
 		tlsnic_rx_free_unused(&priv->qp[i]);
+		tlsnic_rx_pool_destroy(&priv->qp[i]);
 	}
 	tlsnic_cmd_free_unused(priv);
 	if (priv->ctrl_vq)

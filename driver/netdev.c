@@ -56,7 +56,10 @@ static int tlsnic_stop(struct net_device *dev)
 	return 0;
 }
 
-/* Whole-page RX buffers hold any frame: no ring rebuild needed. */
+/*
+ * RX buffers chain (MRG_RXBUF) or are whole pages a max_mtu frame fits:
+ * no ring rebuild needed.
+ */
 static int tlsnic_change_mtu(struct net_device *dev, int new_mtu)
 {
 	WRITE_ONCE(dev->mtu, new_mtu);

@@ -39,6 +39,8 @@
 
 /* Frames up to this size are copied whole into the skb head. */
 #define TLSNIC_RX_COPYBREAK	256
+/* RX buffer with VIRTIO_NET_F_MRG_RXBUF: two per page; a page without. */
+#define TLSNIC_RX_FRAG_LEN	2048
 
 /* Command channel. */
 #define TLSNIC_CMD_BUF_SIZE	512
@@ -97,6 +99,8 @@ struct tlsnic_sq_stats {
 	u64_stats_t tso_bytes;
 };
 
+struct page_pool;
+
 /* One data queue pair: one NAPI context serves both directions. */
 struct tlsnic_qp {
 	struct tlsnic_priv *priv;
@@ -110,6 +114,9 @@ struct tlsnic_qp {
 	struct tlsnic_sq_stats sq_stats;
 
 	/* RX, NAPI only (or the refill work with NAPI disabled). */
+	struct page_pool *page_pool;	/* the RX buffers' pages */
+	unsigned int rx_buf_len;	/* bytes per posted buffer */
+	unsigned int rx_refill_at;	/* refill once this many slots free */
 	struct tlsnic_rq_stats rq_stats;
 	struct delayed_work refill_work;
 	spinlock_t refill_lock;		/* protects refill_enabled */
@@ -228,6 +235,8 @@ void tlsnic_rx_refill_work(struct work_struct *work);
 void tlsnic_rx_refill_enable(struct tlsnic_qp *qp, bool enable);
 void tlsnic_rx_done(struct virtqueue *vq);
 void tlsnic_rx_free_unused(struct tlsnic_qp *qp);
+int tlsnic_rx_pool_create(struct tlsnic_qp *qp);
+void tlsnic_rx_pool_destroy(struct tlsnic_qp *qp);
 
 /* tx.c */
 netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev);
