@@ -589,11 +589,17 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 /*
  * Messages carry the negotiated version. An IDENTIFY reply may carry
  * either version: the device answers in the one it is about to speak.
+ * So may BAD_MSG: a device reset since speaks version 1 until it is
+ * identified again, and that answer is how the driver finds out.
  */
 static bool tlsnic_cmd_version_ok(const struct tlsnic_cmd_chan *cmd,
 				  const struct tlsnic_msg_hdr *hdr)
 {
 	if (hdr->version == READ_ONCE(cmd->abi_version))
+		return true;
+	if ((hdr->opcode & TLSNIC_OP_REPLY) &&
+	    le16_to_cpu(hdr->status) == TLSNIC_ST_BAD_MSG &&
+	    hdr->version == TLSNIC_ABI_VERSION_MIN)
 		return true;
 	return hdr->opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) &&
 	       hdr->version >= TLSNIC_ABI_VERSION_MIN &&
