@@ -15,6 +15,18 @@
  * "device not answering": later ones fail at once (kTLS stays in software)
  * until any message arrives from the device. A CTX_CREATE reply that comes
  * after its timeout names a context nobody owns: it is destroyed.
+ *
+ * A device that was reset under us (its backend restarted) answers
+ * BAD_MSG to everything but IDENTIFY. The driver never sends a malformed
+ * command, so BAD_MSG means exactly that: the epoch moves on (every handle
+ * of the old one is dead, nothing names them to the device again),
+ * queued destroys and resyncs are dropped, and a work item identifies the
+ * device again once no frame naming an old handle is left on the rings
+ * (tlsnic_ktls_dev_lost()). Nothing else identifies a device after probe,
+ * so a reset device keeps answering BAD_MSG until then. When the link
+ * comes back, and while the device is not answering, a probe asks whether
+ * the device still knows us: CTX_DESTROY of TLSNIC_HANDLE_NONE is
+ * BAD_HANDLE for the device we identified, BAD_MSG for a reset one.
  */
 #include <linux/completion.h>
 #include <linux/log2.h>
@@ -31,6 +43,7 @@ struct tlsnic_cmd_wait {
 	void *reply;
 	size_t reply_len;
 	int err;
+	u32 epoch;		/* when the reply came */
 	struct completion done;
 };
 
@@ -174,22 +187,24 @@ static void tlsnic_cmd_tx_reap(struct tlsnic_cmd_chan *cmd)
  * tlsnic_cmd_rx_resync - post RX_RESYNC, without waiting for the device
  * @priv: device
  * @rr: the command body
+ * @epoch: the device epoch of the context it names
  *
  * Any context, never sleeps (the kernel calls tls_dev_resync in softirq).
  * The completion is counted by tlsnic_ktls_rx_resync_done(). Returns 0
  * when posted, 1 when queued for ring space, -ENODEV when the command
  * channel is down, -ENOSPC when the queue is full too (the device asks
- * again), or another negative errno when the post failed.
+ * again), or another negative errno when the post failed. @epoch is the
+ * context's: a handle of an earlier epoch is not sent (-ENODEV).
  */
 int tlsnic_cmd_rx_resync(struct tlsnic_priv *priv,
-			 const struct tlsnic_rx_resync *rr)
+			 const struct tlsnic_rx_resync *rr, u32 epoch)
 {
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
 	unsigned long flags;
 	int err;
 
 	spin_lock_irqsave(&cmd->svq_lock, flags);
-	if (!cmd->posting) {
+	if (!cmd->posting || epoch != cmd->epoch) {
 		err = -ENODEV;
 		goto out;
 	}
@@ -219,20 +234,22 @@ out:
  * tlsnic_cmd_ctx_destroy - have the device destroy a context, without waiting
  * @priv: device
  * @handle: the context's handle
+ * @epoch: the device epoch the handle belongs to
  *
  * Any context, never sleeps: CTX_DESTROY goes on the ring now, or as soon
  * as it has room. Returns 0 when it is posted or queued, -ENODEV when the
- * command channel is down (the device reset forgets every context), or
- * -ENOSPC when the queue is full (counted in destroy_dropped).
+ * command channel is down or the handle is of an earlier epoch (the
+ * device reset forgot every context: the handle may name a new one now),
+ * or -ENOSPC when the queue is full (counted in destroy_dropped).
  */
-int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle)
+int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle, u32 epoch)
 {
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
 	unsigned long flags;
 	int err = 0;
 
 	spin_lock_irqsave(&cmd->svq_lock, flags);
-	if (!cmd->posting) {
+	if (!cmd->posting || epoch != cmd->epoch) {
 		err = -ENODEV;
 	} else if (cmd->destroy_tail - cmd->destroy_head >= cmd->destroy_size) {
 		atomic64_inc(&cmd->stats.destroy_dropped);
@@ -323,31 +340,130 @@ static void tlsnic_cmd_set_unresponsive(struct tlsnic_priv *priv)
 }
 
 /*
- * While the device is taken as not answering, post an IDENTIFY now and
- * then: its reply, like any message, ends the latch even if nothing else
- * is waiting for the device. Half the ring stays for destroys.
+ * Ask the device whether it still knows us, without waiting: a command
+ * only an identified device takes. BAD_HANDLE: yes; BAD_MSG: it was reset
+ * (tlsnic_cmd_reply()). Its reply, like any message, also ends the
+ * "not answering" latch. Half the ring stays for destroys. Any context.
+ */
+void tlsnic_cmd_check_device(struct tlsnic_priv *priv)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	struct tlsnic_ctx_ref ref = {
+		.handle = cpu_to_le32(TLSNIC_HANDLE_NONE),
+	};
+	unsigned long flags;
+
+	if (!tlsnic_offload(priv))
+		return;
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	if (cmd->posting && !cmd->dev_lost &&
+	    cmd->svq->num_free > virtqueue_get_vring_size(cmd->svq) / 2 &&
+	    !tlsnic_cmd_post_locked(cmd, TLSNIC_OP_CTX_DESTROY, &ref,
+				    sizeof(ref))) {
+		atomic64_inc(&cmd->stats.dev_checks);
+		virtqueue_kick(cmd->svq);
+	}
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+}
+
+/*
+ * While the device is taken as not answering, probe it now and then. Not
+ * with IDENTIFY: a device reset meanwhile would take it, and then our old
+ * handles, unnoticed.
  */
 static void tlsnic_cmd_probe_work(struct work_struct *work)
 {
 	struct tlsnic_cmd_chan *cmd = container_of(to_delayed_work(work),
 						   struct tlsnic_cmd_chan,
 						   probe_work);
-	/* The highest version again: the device must not fall back to v1. */
-	struct tlsnic_identify_cmd req = {
-		.abi_version = cpu_to_le32(TLSNIC_ABI_VERSION),
-	};
-	unsigned long flags;
+	struct tlsnic_priv *priv = container_of(cmd, struct tlsnic_priv, cmd);
 
 	if (!READ_ONCE(cmd->unresponsive))
 		return;
-	spin_lock_irqsave(&cmd->svq_lock, flags);
-	if (cmd->posting &&
-	    cmd->svq->num_free > virtqueue_get_vring_size(cmd->svq) / 2 &&
-	    !tlsnic_cmd_post_locked(cmd, TLSNIC_OP_IDENTIFY, &req, sizeof(req)))
-		virtqueue_kick(cmd->svq);
-	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	tlsnic_cmd_check_device(priv);
 	schedule_delayed_work(&cmd->probe_work,
 			      msecs_to_jiffies(TLSNIC_CMD_PROBE_MS));
+}
+
+/*
+ * The device answered BAD_MSG to a well-formed command: it was reset and
+ * waits for IDENTIFY. Noticed once per reset, from the command channel's
+ * NAPI. Handles of the old epoch are never sent again from here on:
+ * drop those waiting for ring space (the ones already on the ring reach
+ * the device before our IDENTIFY and get BAD_MSG too).
+ */
+static void tlsnic_cmd_device_lost(struct tlsnic_priv *priv)
+{
+	struct tlsnic_cmd_chan *cmd = &priv->cmd;
+	unsigned long flags;
+	bool lost = false;
+
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	if (cmd->posting && !cmd->dev_lost) {
+		cmd->dev_lost = true;
+		WRITE_ONCE(cmd->epoch, cmd->epoch + 1);
+		tlsnic_cmd_drop_destroys_locked(cmd);
+		lost = true;
+	}
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	if (!lost)
+		return;
+	atomic64_inc(&cmd->stats.dev_resets);
+	dev_warn(&priv->vdev->dev,
+		 "device was reset: its TLS contexts are gone, identifying it again\n");
+	schedule_delayed_work(&cmd->reset_work, 0);
+}
+
+/* Did the reset device keep what the driver and the netdev rely on? */
+static bool tlsnic_cmd_same_device(const struct tlsnic_dev_info *a,
+				   const struct tlsnic_dev_info *b)
+{
+	return a->abi_version == b->abi_version && a->caps == b->caps &&
+	       a->tls_versions == b->tls_versions &&
+	       a->ciphers == b->ciphers &&
+	       a->max_contexts == b->max_contexts &&
+	       a->max_tso_bytes == b->max_tso_bytes;
+}
+
+/*
+ * Process context, never under rtnl. Once no frame naming an old handle
+ * is left on the rings, IDENTIFY the device again; until then (and if it
+ * does not answer) contexts are not created and offloaded sockets of the
+ * old epoch are encrypted by the kernel (tlsnic_ktls_tx_sw_fallback()).
+ */
+static void tlsnic_cmd_reset_work(struct work_struct *work)
+{
+	struct tlsnic_cmd_chan *cmd = container_of(to_delayed_work(work),
+						   struct tlsnic_cmd_chan,
+						   reset_work);
+	struct tlsnic_priv *priv = container_of(cmd, struct tlsnic_priv, cmd);
+	struct tlsnic_dev_info info = {};
+	unsigned long flags;
+	int err;
+
+	if (!READ_ONCE(cmd->dev_lost))
+		return;
+	if (!tlsnic_ktls_dev_lost(priv))
+		goto retry;
+	err = tlsnic_cmd_identify(priv, &info);
+	if (err)
+		goto retry;
+	if (!tlsnic_cmd_same_device(&priv->info, &info)) {
+		/* Features were set from the old answer: stay without TLS. */
+		dev_warn(&priv->vdev->dev,
+			 "device came back with other capabilities: TLS offload stays in software until the driver is reloaded\n");
+		return;
+	}
+	spin_lock_irqsave(&cmd->svq_lock, flags);
+	cmd->dev_lost = false;
+	spin_unlock_irqrestore(&cmd->svq_lock, flags);
+	atomic64_inc(&cmd->stats.dev_reidentified);
+	netdev_info(priv->netdev,
+		    "device identified again: TLS offload for new connections\n");
+	return;
+retry:
+	schedule_delayed_work(&cmd->reset_work,
+			      msecs_to_jiffies(TLSNIC_CMD_RESET_RETRY_MS));
 }
 
 /*
@@ -366,7 +482,9 @@ static void tlsnic_cmd_late_reply(struct tlsnic_priv *priv,
 	    le16_to_cpu(hdr->status) != TLSNIC_ST_OK || len != sizeof(ref))
 		return;
 	memcpy(&ref, body, sizeof(ref));
-	if (!tlsnic_cmd_ctx_destroy(priv, le32_to_cpu(ref.handle)))
+	/* Made by the device of this epoch: a reset one refuses CTX_CREATE. */
+	if (!tlsnic_cmd_ctx_destroy(priv, le32_to_cpu(ref.handle),
+				    tlsnic_cmd_epoch(priv)))
 		atomic64_inc(&priv->cmd.stats.late_ctx_destroyed);
 }
 
@@ -425,6 +543,11 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 	u32 tag = le32_to_cpu(hdr->tag);
 	int err;
 
+	/* Only a reset device refuses what this driver builds. */
+	if (status == TLSNIC_ST_BAD_MSG &&
+	    (hdr->opcode & ~TLSNIC_OP_REPLY) != TLSNIC_OP_IDENTIFY)
+		tlsnic_cmd_device_lost(priv);
+
 	if (tag & TLSNIC_CMD_TAG_POSTED) {
 		atomic64_inc(&cmd->stats.posted_done);
 		if (status != TLSNIC_ST_OK)
@@ -452,6 +575,7 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 			memcpy(wait->reply, body, len);
 	}
 	wait->err = err;
+	wait->epoch = READ_ONCE(cmd->epoch);
 	cmd->wait = NULL;
 	/* @wait is gone once the waiter sees the completion. */
 	complete(&wait->done);
@@ -465,11 +589,17 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
 /*
  * Messages carry the negotiated version. An IDENTIFY reply may carry
  * either version: the device answers in the one it is about to speak.
+ * So may BAD_MSG: a device reset since speaks version 1 until it is
+ * identified again, and that answer is how the driver finds out.
  */
 static bool tlsnic_cmd_version_ok(const struct tlsnic_cmd_chan *cmd,
 				  const struct tlsnic_msg_hdr *hdr)
 {
 	if (hdr->version == READ_ONCE(cmd->abi_version))
+		return true;
+	if ((hdr->opcode & TLSNIC_OP_REPLY) &&
+	    le16_to_cpu(hdr->status) == TLSNIC_ST_BAD_MSG &&
+	    hdr->version == TLSNIC_ABI_VERSION_MIN)
 		return true;
 	return hdr->opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) &&
 	       hdr->version >= TLSNIC_ABI_VERSION_MIN &&
@@ -595,6 +725,19 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		    const void *body, size_t len,
 		    void *reply, size_t reply_len, unsigned int timeout_ms)
 {
+	return tlsnic_cmd_exec_epoch(priv, opcode, body, len, reply, reply_len,
+				     timeout_ms, NULL);
+}
+
+/*
+ * tlsnic_cmd_exec(), and the device epoch when the reply came in @epoch
+ * (if not NULL, on success): a handle it returns belongs to that epoch.
+ */
+int tlsnic_cmd_exec_epoch(struct tlsnic_priv *priv, u8 opcode,
+			  const void *body, size_t len,
+			  void *reply, size_t reply_len, unsigned int timeout_ms,
+			  u32 *epoch)
+{
 	struct tlsnic_cmd_chan *cmd = &priv->cmd;
 	struct tlsnic_cmd_wait wait = {
 		.opcode = opcode,
@@ -673,6 +816,8 @@ int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 	err = wait.err;
 	if (err == -ETIMEDOUT)
 		tlsnic_cmd_set_unresponsive(priv);
+	if (!err && epoch)
+		*epoch = wait.epoch;
 
 err_unlock:
 	mutex_unlock(&cmd->lock);
@@ -733,6 +878,7 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	spin_lock_init(&cmd->wait_lock);
 	spin_lock_init(&cmd->svq_lock);
 	INIT_DELAYED_WORK(&cmd->probe_work, tlsnic_cmd_probe_work);
+	INIT_DELAYED_WORK(&cmd->reset_work, tlsnic_cmd_reset_work);
 	atomic64_set(&cmd->stats.sent, 0);
 	atomic64_set(&cmd->stats.completed, 0);
 	atomic64_set(&cmd->stats.errors, 0);
@@ -748,6 +894,9 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	atomic64_set(&cmd->stats.destroy_dropped, 0);
 	atomic64_set(&cmd->stats.resync_dropped, 0);
 	atomic64_set(&cmd->stats.events, 0);
+	atomic64_set(&cmd->stats.dev_checks, 0);
+	atomic64_set(&cmd->stats.dev_resets, 0);
+	atomic64_set(&cmd->stats.dev_reidentified, 0);
 	if (cmd->rvq)
 		netif_napi_add(priv->netdev, &cmd->napi, tlsnic_cmd_poll);
 }
@@ -811,6 +960,7 @@ void tlsnic_cmd_stop(struct tlsnic_priv *priv)
 	tlsnic_cmd_drop_destroys_locked(cmd);
 	spin_unlock_irqrestore(&cmd->svq_lock, flags);
 	cancel_delayed_work_sync(&cmd->probe_work);
+	cancel_delayed_work_sync(&cmd->reset_work);
 }
 
 /* Free every buffer still on the command queues. Device must be reset. */

@@ -12,7 +12,16 @@
  * completed. Destroying never waits for the device (tls_device_down()
  * calls tls_dev_del() under rtnl for every socket): CTX_DESTROY is posted
  * and the driver's copy freed at once; it holds no key.
+ *
+ * A device reset under a live driver (cmd.c) forgets every context: the
+ * driver's copies stay with their sockets until tls_dev_del() but are
+ * "lost" (their epoch is over). Their TX frames are encrypted by the
+ * kernel's fallback and sent as plain frames, their RX records decrypted
+ * by software kTLS, and nothing names their handles to the device again,
+ * since a new context may have the same one. New sockets are offloaded
+ * again once the device is identified anew.
  */
+#include <linux/delay.h>
 #include <linux/ethtool.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -105,12 +114,15 @@ static int tlsnic_ktls_fill_flow(struct sock *sk, enum tlsnic_dir dir,
 int tlsnic_ktls_ctx_create(struct tlsnic_priv *priv, struct sock *sk,
 			   enum tlsnic_dir dir,
 			   const struct tls_crypto_info *crypto_info,
-			   u32 tcp_seq, u32 *handle)
+			   u32 tcp_seq, u32 *handle, u32 *epoch)
 {
 	struct tlsnic_ctx_create *cc;
 	struct tlsnic_ctx_ref ref;
 	int err;
 
+	/* A reset device is not given contexts before it is identified. */
+	if (READ_ONCE(priv->cmd.dev_lost))
+		return -ENODEV;
 	cc = kzalloc(sizeof(*cc), GFP_KERNEL);
 	if (!cc)
 		return -ENOMEM;
@@ -120,9 +132,9 @@ int tlsnic_ktls_ctx_create(struct tlsnic_priv *priv, struct sock *sk,
 	if (!err)
 		err = tlsnic_ktls_fill_crypto(&priv->info, crypto_info, cc);
 	if (!err)
-		err = tlsnic_cmd_exec(priv, TLSNIC_OP_CTX_CREATE, cc, sizeof(*cc),
-				      &ref, sizeof(ref),
-				      TLSNIC_KTLS_CMD_TIMEOUT_MS);
+		err = tlsnic_cmd_exec_epoch(priv, TLSNIC_OP_CTX_CREATE, cc,
+					    sizeof(*cc), &ref, sizeof(ref),
+					    TLSNIC_KTLS_CMD_TIMEOUT_MS, epoch);
 	kfree_sensitive(cc);
 	if (!err)
 		*handle = le32_to_cpu(ref.handle);
@@ -133,12 +145,15 @@ int tlsnic_ktls_ctx_create(struct tlsnic_priv *priv, struct sock *sk,
  * Post CTX_DESTROY for @handle without waiting; counts in @err_counter and
  * warns once if it cannot be sent. Any context.
  */
-void tlsnic_ktls_ctx_destroy(struct tlsnic_priv *priv, u32 handle,
+void tlsnic_ktls_ctx_destroy(struct tlsnic_priv *priv, u32 handle, u32 epoch,
 			     atomic64_t *err_counter)
 {
-	int err = tlsnic_cmd_ctx_destroy(priv, handle);
+	int err = tlsnic_cmd_ctx_destroy(priv, handle, epoch);
 
-	/* Without a command channel the device was reset: nothing to undo. */
+	/*
+	 * Without a command channel, or with the handle of an earlier epoch,
+	 * the device was reset: nothing to undo.
+	 */
 	if (err && err != -ENODEV) {
 		atomic64_inc(err_counter);
 		netdev_warn_once(priv->netdev,
@@ -210,7 +225,8 @@ static int tlsnic_ktls_tx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	err = ctx ? tlsnic_ktls_ctx_create(priv, sk, TLSNIC_DIR_TX, crypto_info,
-					   start_offload_tcp_sn, &ctx->handle) :
+					   start_offload_tcp_sn, &ctx->handle,
+					   &ctx->epoch) :
 		    -ENOMEM;
 	if (err)
 		goto err_free;
@@ -242,7 +258,8 @@ static void tlsnic_ktls_tx_destroy(struct tlsnic_ktls *ktls,
 				   struct tlsnic_ktls_tx *ctx)
 {
 	tlsnic_ktls_tx_unpublish(ktls, ctx);
-	tlsnic_ktls_ctx_destroy(ktls->priv, ctx->handle, &ktls->del_err);
+	tlsnic_ktls_ctx_destroy(ktls->priv, ctx->handle, ctx->epoch,
+				&ktls->del_err);
 	atomic64_inc(&ktls->ctx_del);
 	atomic_dec(&ktls->active);
 	/* A device event may be looking at it (tlsnic_ktls_tx_drop_event()). */
@@ -254,6 +271,65 @@ void tlsnic_ktls_tx_put(struct tlsnic_ktls_tx *ctx)
 {
 	if (refcount_dec_and_test(&ctx->refs))
 		tlsnic_ktls_tx_destroy(ctx->ktls, ctx);
+}
+
+/*
+ * Device events and frames name contexts by handle: take the lost ones
+ * out of the tables so that a new context with the same handle is not
+ * taken for them. Counts what it takes out.
+ */
+static void tlsnic_ktls_unpublish_lost(struct tlsnic_ktls *ktls, u32 epoch)
+{
+	struct tlsnic_ktls_tx *tx;
+	struct tlsnic_ktls_rx *rx;
+	unsigned long index;
+
+	/* Entries are freed after a grace period once out of the tables. */
+	rcu_read_lock();
+	xa_for_each(&ktls->tx_handles, index, tx) {
+		if (tx->epoch == epoch)
+			continue;
+		if (xa_cmpxchg_irq(&ktls->tx_handles, index, tx, NULL, 0) == tx)
+			atomic64_inc(&ktls->ctx_lost);
+	}
+	xa_for_each(&ktls->rx_handles, index, rx) {
+		if (rx->epoch == epoch)
+			continue;
+		if (xa_cmpxchg(&ktls->rx_handles, index, rx, NULL, 0) == rx)
+			atomic64_inc(&ktls->rx_stats.lost);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * tlsnic_ktls_dev_lost - the device forgot every context (cmd.c)
+ * @priv: device; the command channel's epoch has moved on
+ *
+ * Process context, not under rtnl; sleeps. Takes the lost contexts out of
+ * the handle tables, then waits until no frame that names one of them is
+ * left on the TX ring: the device must not see an old handle once it
+ * hands out new ones. Returns false if the ring did not drain (the device
+ * is not taking frames, or the command channel stops): the caller tries
+ * again later.
+ */
+bool tlsnic_ktls_dev_lost(struct tlsnic_priv *priv)
+{
+	struct tlsnic_ktls *ktls = priv->ktls;
+	unsigned int i;
+
+	if (!ktls)
+		return true;
+	tlsnic_ktls_unpublish_lost(ktls, tlsnic_cmd_epoch(priv));
+	/* An xmit that saw the old epoch has counted its frame after this. */
+	netif_tx_lock_bh(priv->netdev);
+	netif_tx_unlock_bh(priv->netdev);
+	for (i = 0; atomic_read(&ktls->tx_queued); i++) {
+		/* Not taking frames, or the driver is going away. */
+		if (i >= 500 || !READ_ONCE(priv->cmd.posting))
+			return false;
+		msleep(20);
+	}
+	return true;
 }
 
 static int tlsnic_ktls_dev_add(struct net_device *netdev, struct sock *sk,
@@ -473,6 +549,9 @@ static const struct tlsnic_ktls_stat_desc tlsnic_ktls_sq_desc[] = {
 	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_orphan", drop_orphan),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_csum_fixup", csum_fixup),
 	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_resync", drop_resync),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_sw_fallback", sw_fallback),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_sw_fallback_bytes", sw_fallback_bytes),
+	TLSNIC_KTLS_SQ_STAT("tx_tls_drop_sw_fallback", drop_sw_fallback),
 };
 
 /* atomic64_t counters of struct tlsnic_ktls. */
@@ -488,6 +567,7 @@ static const struct tlsnic_ktls_stat_desc tlsnic_ktls_desc[] = {
 	TLSNIC_KTLS_STAT("tx_tls_del_err", del_err),
 	TLSNIC_KTLS_STAT("tx_tls_drop_event", drop_event),
 	TLSNIC_KTLS_STAT("tx_tls_drop_event_stale", drop_event_stale),
+	TLSNIC_KTLS_STAT("tx_tls_ctx_lost", ctx_lost),
 };
 
 /* Gauges after the counters. */

@@ -35,6 +35,7 @@ struct tlsnic_ktls;
 struct tlsnic_ktls_tx {
 	struct tlsnic_ktls *ktls;
 	u32 handle;			/* device handle: index | generation */
+	u32 epoch;			/* device epoch of @handle (cmd.c) */
 	/*
 	 * TCP sequence after the newest byte queued to the device, i.e. where
 	 * the device's in-order stream state stands. Written by xmit only,
@@ -62,6 +63,7 @@ struct tlsnic_ktls_rx {
 	struct tlsnic_ktls *ktls;
 	struct sock *sk;
 	u32 handle;			/* device handle: index | generation */
+	u32 epoch;			/* device epoch of @handle (cmd.c) */
 	/*
 	 * The device's open resync request, TLSNIC_KTLS_RX_REQ_NONE or
 	 * (resync_id << 32 | header's first byte): NAPI stores it, the
@@ -98,6 +100,9 @@ struct tlsnic_ktls_sq_stats {
 	u64_stats_t drop_orphan;	/* offloaded bytes without their socket */
 	u64_stats_t csum_fixup;		/* stack checksummed: device redoes it */
 	u64_stats_t drop_resync;	/* resync frames after a TX_DROP event */
+	u64_stats_t sw_fallback;	/* frames of lost contexts: kernel encrypted */
+	u64_stats_t sw_fallback_bytes;	/* their TCP payload bytes */
+	u64_stats_t drop_sw_fallback;	/* ... the kernel could not encrypt */
 };
 
 /* RX control path counters (any context: tls_dev_resync is softirq). */
@@ -109,6 +114,7 @@ struct tlsnic_ktls_rx_stats {
 	atomic64_t resync_res_retry;	/* RX_RESYNC queued: ring full */
 	atomic64_t resync_res_skip;	/* no match, or STALE / REFUSED */
 	atomic64_t err;			/* RX tls_dev_add failures, other errors */
+	atomic64_t lost;		/* RX contexts a device reset forgot */
 	atomic_t active;		/* RX contexts the driver holds now */
 };
 
@@ -153,6 +159,9 @@ struct tlsnic_ktls {
 	atomic_t active;		/* contexts the driver holds now */
 	atomic64_t drop_event;		/* TX_DROP events for a live context */
 	atomic64_t drop_event_stale;	/* ... for none (closed since) */
+	atomic64_t ctx_lost;		/* TX contexts a device reset forgot */
+	/* Frames on the TX rings naming a context (xmit to completion). */
+	atomic_t tx_queued;
 
 	/*
 	 * Handle index -> live TX context, for device events. Entries go in
@@ -177,6 +186,8 @@ struct tlsnic_ktls_skb_cb {
 	u16 dump_len;
 	bool resync;
 	bool drop_resync;		/* resync info because of a TX_DROP */
+	bool queued;			/* counted in ktls->tx_queued */
+	bool sw_encrypted;		/* the kernel encrypted it (lost context) */
 };
 
 static inline struct tlsnic_ktls_skb_cb *tlsnic_ktls_cb(struct sk_buff *skb)
@@ -221,6 +232,8 @@ int tlsnic_ktls_tx_dumps_init(struct tlsnic_priv *priv);
 void tlsnic_ktls_tx_dumps_fini(struct tlsnic_priv *priv);
 void tlsnic_ktls_tx_drop_event(struct tlsnic_priv *priv,
 			       const struct tlsnic_tx_drop *ev);
+struct sk_buff *tlsnic_ktls_tx_sw_fallback(struct tlsnic_qp *qp,
+					   struct sk_buff *skb);
 
 /* ktls_rx.c: receive side. */
 int tlsnic_ktls_rx_add(struct tlsnic_ktls *ktls, struct sock *sk,
@@ -240,9 +253,10 @@ u64 *tlsnic_ktls_rx_stats_fill(const struct tlsnic_priv *priv, u64 *data);
 int tlsnic_ktls_ctx_create(struct tlsnic_priv *priv, struct sock *sk,
 			   enum tlsnic_dir dir,
 			   const struct tls_crypto_info *crypto_info,
-			   u32 tcp_seq, u32 *handle);
-void tlsnic_ktls_ctx_destroy(struct tlsnic_priv *priv, u32 handle,
+			   u32 tcp_seq, u32 *handle, u32 *epoch);
+void tlsnic_ktls_ctx_destroy(struct tlsnic_priv *priv, u32 handle, u32 epoch,
 			     atomic64_t *err_counter);
+bool tlsnic_ktls_dev_lost(struct tlsnic_priv *priv);
 
 /* First thing in xmit: nothing to release yet, whatever cb held. */
 static inline void tlsnic_ktls_tx_skb_init(struct sk_buff *skb)
@@ -251,6 +265,8 @@ static inline void tlsnic_ktls_tx_skb_init(struct sk_buff *skb)
 
 	cb->ctx = NULL;
 	cb->dump = NULL;
+	cb->queued = false;
+	cb->sw_encrypted = false;
 }
 
 /* Before freeing an skb that went through xmit: completion or drop. */

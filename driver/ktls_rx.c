@@ -67,7 +67,8 @@ int tlsnic_ktls_rx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	/* copied_seq: the next record header the socket will read. */
 	err = ctx ? tlsnic_ktls_ctx_create(priv, sk, TLSNIC_DIR_RX, crypto_info,
-					   start_offload_tcp_sn, &ctx->handle) :
+					   start_offload_tcp_sn, &ctx->handle,
+					   &ctx->epoch) :
 		    -ENOMEM;
 	if (err)
 		goto err_free;
@@ -83,7 +84,7 @@ int tlsnic_ktls_rx_add(struct tlsnic_ktls *ktls, struct sock *sk,
 			ctx->handle & TLSNIC_HANDLE_INDEX_MASK, ctx, GFP_KERNEL);
 	if (err) {
 		*tlsnic_ktls_rx_slot(tls_get_ctx(sk)) = NULL;
-		tlsnic_cmd_ctx_destroy(priv, ctx->handle);
+		tlsnic_cmd_ctx_destroy(priv, ctx->handle, ctx->epoch);
 		goto err_free;
 	}
 
@@ -117,7 +118,8 @@ void tlsnic_ktls_rx_del(struct tlsnic_ktls *ktls, struct tls_context *tls_ctx)
 	tlsnic_ktls_rx_unpublish(ktls, ctx);
 	synchronize_net();
 
-	tlsnic_ktls_ctx_destroy(ktls->priv, ctx->handle, &ktls->rx_stats.err);
+	tlsnic_ktls_ctx_destroy(ktls->priv, ctx->handle, ctx->epoch,
+				&ktls->rx_stats.err);
 	atomic64_inc(&ktls->rx_stats.del);
 	atomic_dec(&ktls->rx_stats.active);
 	/* It holds no key: the device wipes its copy on CTX_DESTROY. */
@@ -141,7 +143,8 @@ void tlsnic_ktls_rx_resync(struct tlsnic_ktls *ktls, struct sock *sk,
 	int err;
 
 	ctx = READ_ONCE(*tlsnic_ktls_rx_slot(tls_get_ctx(sk)));
-	if (!ctx) {
+	/* A device reset forgot it: software kTLS decrypts from now on. */
+	if (!ctx || ctx->epoch != tlsnic_cmd_epoch(ktls->priv)) {
 		atomic64_inc(&stats->resync_res_skip);
 		return;
 	}
@@ -159,9 +162,11 @@ void tlsnic_ktls_rx_resync(struct tlsnic_ktls *ktls, struct sock *sk,
 	rr.tcp_seq = cpu_to_le32(dev_seq);
 	memcpy(rr.rec_seq, rcd_sn, sizeof(rr.rec_seq));
 	rr.resync_id = cpu_to_le32((u64)req >> 32);
-	err = tlsnic_cmd_rx_resync(ktls->priv, &rr);
+	err = tlsnic_cmd_rx_resync(ktls->priv, &rr, ctx->epoch);
 	if (err > 0)
 		atomic64_inc(&stats->resync_res_retry);
+	else if (err == -ENODEV && ctx->epoch != tlsnic_cmd_epoch(ktls->priv))
+		atomic64_inc(&stats->resync_res_skip);
 	else if (err)
 		/* Not sent: the device asks again after a while. */
 		atomic64_inc(&stats->err);
@@ -247,7 +252,10 @@ static bool tlsnic_ktls_rx_resync_request(struct tlsnic_ktls *ktls,
 		return false;
 	rcu_read_lock();
 	ctx = xa_load(&ktls->rx_handles, handle & TLSNIC_HANDLE_INDEX_MASK);
-	/* The whole handle: a reused slot is another connection. */
+	/*
+	 * The whole handle: a reused slot is another connection. A lost
+	 * context's entry is gone before the device is identified again.
+	 */
 	if (ctx && ctx->handle == handle) {
 		atomic64_set(&ctx->resync_req,
 			     tlsnic_ktls_rx_req(dev_seq,
@@ -337,6 +345,7 @@ static const struct tlsnic_ktls_rx_stat_desc tlsnic_ktls_rx_desc[] = {
 	TLSNIC_KTLS_RX_STAT("rx_tls_resync_res_retry", resync_res_retry),
 	TLSNIC_KTLS_RX_STAT("rx_tls_resync_res_skip", resync_res_skip),
 	TLSNIC_KTLS_RX_STAT("rx_tls_err", err),
+	TLSNIC_KTLS_RX_STAT("rx_tls_ctx_lost", lost),
 };
 
 int tlsnic_ktls_rx_stats_count(const struct tlsnic_priv *priv)

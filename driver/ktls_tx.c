@@ -29,6 +29,12 @@
  * context's next new frame goes with resync info (and the dump) as if it
  * followed a gap, so TCP recovers the lost bytes by fast retransmit instead
  * of waiting for its retransmission timer (tls-offload.rst, "Segment drops").
+ *
+ * After a device reset (cmd.c) the device knows none of the contexts of
+ * the old epoch, and a new context may carry an old one's handle: frames
+ * of a lost context are encrypted by the kernel (tls_encrypt_skb(), the
+ * fallback tls_device uses for frames routed elsewhere) and go out as
+ * plain frames. Never marked, never plaintext.
  */
 #include <linux/highmem.h>
 #include <linux/ip.h>
@@ -302,10 +308,14 @@ int tlsnic_ktls_tx_prepare(struct tlsnic_qp *qp, struct sk_buff *skb,
 	datalen = skb->len - skb_tcp_all_headers(skb);
 	if (!datalen)
 		return 0;
-	/* Bytes queued before the key was installed (handshake): as is. */
+	/*
+	 * Bytes queued before the key was installed (handshake): as is. So
+	 * is what the kernel encrypted for a lost context.
+	 */
 	if (!skb->decrypted) {
-		tlsnic_ktls_stat_add(tlsnic_ktls_sq(qp),
-				     &tlsnic_ktls_sq(qp)->skip_no_sync_data, 1);
+		if (!cb->sw_encrypted)
+			tlsnic_ktls_stat_add(tlsnic_ktls_sq(qp),
+					     &tlsnic_ktls_sq(qp)->skip_no_sync_data, 1);
 		return 0;
 	}
 	ctx = *tlsnic_ktls_tx_slot(tls_ctx);
@@ -356,6 +366,9 @@ void tlsnic_ktls_tx_queued(struct tlsnic_qp *qp, struct sk_buff *skb)
 
 	if (!ctx)
 		return;
+	/* The device sees its handle until the frame completes. */
+	cb->queued = true;
+	atomic_inc(&qp->priv->ktls->tx_queued);
 	if (after(cb->end_seq, ctx->expected_seq))
 		ctx->expected_seq = cb->end_seq;
 	/* An event newer than cb->drop_gen still asks for a resync. */
@@ -394,8 +407,62 @@ void __tlsnic_ktls_tx_release(struct sk_buff *skb)
 		tlsnic_ktls_dump_put(dump);
 		cb->dump = NULL;
 	}
+	if (cb->queued) {
+		cb->queued = false;
+		atomic_dec(&ctx->ktls->tx_queued);
+	}
 	cb->ctx = NULL;
 	tlsnic_ktls_tx_put(ctx);
+}
+
+/**
+ * tlsnic_ktls_tx_sw_fallback - encrypt a frame of a lost context in software
+ * @qp: data queue pair, TX lock held
+ * @skb: the frame, before anything of xmit touched it but its cb
+ *
+ * A frame of an offloaded socket whose device context a device reset
+ * forgot (its epoch is over) is encrypted by the kernel's TLS fallback,
+ * which finds the record and key in the socket's TLS context, and goes
+ * out as a plain frame. Returns the frame to send (@skb for every other
+ * frame), or NULL if it was dropped: @skb is freed then, and TCP sends
+ * the bytes again.
+ */
+struct sk_buff *tlsnic_ktls_tx_sw_fallback(struct tlsnic_qp *qp,
+					   struct sk_buff *skb)
+{
+	struct tlsnic_priv *priv = qp->priv;
+	struct tlsnic_ktls_sq_stats *stats;
+	struct tls_context *tls_ctx;
+	struct tlsnic_ktls_tx *ctx;
+	struct sk_buff *nskb;
+	u32 datalen;
+
+	if (!priv->ktls || !skb->sk || !skb->decrypted ||
+	    !tls_is_sk_tx_device_offloaded(skb->sk))
+		return skb;
+	tls_ctx = tls_get_ctx(skb->sk);
+	if (rcu_dereference_bh(tls_ctx->netdev) != priv->netdev)
+		return skb;
+	ctx = *tlsnic_ktls_tx_slot(tls_ctx);
+	if (likely(!ctx || ctx->epoch == tlsnic_cmd_epoch(priv)))
+		return skb;
+
+	stats = tlsnic_ktls_sq(qp);
+	datalen = skb->len - skb_tcp_all_headers(skb);
+	nskb = tls_encrypt_skb(skb);
+	if (unlikely(!nskb)) {
+		tlsnic_ktls_stat_add(stats, &stats->drop_sw_fallback, 1);
+		return NULL;
+	}
+	/* Ciphertext now: nothing for the device to do but checksum it. */
+	nskb->decrypted = 0;
+	tlsnic_ktls_tx_skb_init(nskb);
+	tlsnic_ktls_cb(nskb)->sw_encrypted = true;
+	u64_stats_update_begin(&stats->syncp);
+	u64_stats_inc(&stats->sw_fallback);
+	u64_stats_add(&stats->sw_fallback_bytes, datalen);
+	u64_stats_update_end(&stats->syncp);
+	return nskb;
 }
 
 /**

@@ -274,6 +274,13 @@ static void tlsnic_config_work(struct work_struct *work)
 						config_work);
 
 	tlsnic_update_link(priv);
+	/*
+	 * A vhost-user backend that went away and came back takes the link
+	 * down and up (maybe both before we look): ask whether the device
+	 * still knows us, or was reset and forgot our contexts (cmd.c).
+	 */
+	if (netif_carrier_ok(priv->netdev))
+		tlsnic_cmd_check_device(priv);
 }
 
 /* Called by the virtio core only between the end of probe and remove. */

@@ -50,8 +50,10 @@
 #define TLSNIC_IDENTIFY_TIMEOUT_MS	1000
 /* Tags with this bit name posted commands: nobody waits for their reply. */
 #define TLSNIC_CMD_TAG_POSTED	BIT(31)
-/* While the device is not answering, an IDENTIFY probe at most this often. */
+/* While the device is not answering, a probe at most this often. */
 #define TLSNIC_CMD_PROBE_MS	5000
+/* A reset device: retry IDENTIFY this often until it answers. */
+#define TLSNIC_CMD_RESET_RETRY_MS	1000
 /* Pending CTX_DESTROY handles the driver keeps at most. */
 #define TLSNIC_CMD_MAX_PENDING_DESTROY	65536
 /* RX_RESYNCs waiting for ring space; beyond, the device asks again. */
@@ -139,6 +141,9 @@ struct tlsnic_cmd_stats {
 	atomic64_t destroy_dropped;	/* CTX_DESTROY never sent (reset, full) */
 	atomic64_t resync_dropped;	/* RX_RESYNC never sent (reset, full) */
 	atomic64_t events;
+	atomic64_t dev_checks;		/* "do you still know us?" probes */
+	atomic64_t dev_resets;		/* device found reset: state lost */
+	atomic64_t dev_reidentified;	/* ... and identified again */
 };
 
 struct tlsnic_cmd_wait;
@@ -182,6 +187,17 @@ struct tlsnic_cmd_chan {
 	 */
 	bool unresponsive;
 	struct delayed_work probe_work;
+
+	/*
+	 * Device reset under a live driver (backend restarted): it answers
+	 * BAD_MSG to anything but IDENTIFY and knows none of our handles.
+	 * @epoch counts the resets found; a handle is valid only in the epoch
+	 * it was created in. Both change under svq_lock (read locklessly on
+	 * the data path); @reset_work identifies the device again.
+	 */
+	u32 epoch;
+	bool dev_lost;
+	struct delayed_work reset_work;
 
 	struct tlsnic_cmd_stats stats;
 };
@@ -256,13 +272,24 @@ void tlsnic_cmd_rx_done(struct virtqueue *vq);
 int tlsnic_cmd_exec(struct tlsnic_priv *priv, u8 opcode,
 		    const void *body, size_t len,
 		    void *reply, size_t reply_len, unsigned int timeout_ms);
+int tlsnic_cmd_exec_epoch(struct tlsnic_priv *priv, u8 opcode,
+			  const void *body, size_t len,
+			  void *reply, size_t reply_len, unsigned int timeout_ms,
+			  u32 *epoch);
 int tlsnic_cmd_identify(struct tlsnic_priv *priv, struct tlsnic_dev_info *info);
 int tlsnic_cmd_destroy_init(struct tlsnic_priv *priv, u32 max_contexts);
 void tlsnic_cmd_destroy_fini(struct tlsnic_priv *priv);
-int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle);
+int tlsnic_cmd_ctx_destroy(struct tlsnic_priv *priv, u32 handle, u32 epoch);
 unsigned int tlsnic_cmd_destroy_pending(const struct tlsnic_priv *priv);
 int tlsnic_cmd_rx_resync(struct tlsnic_priv *priv,
-			 const struct tlsnic_rx_resync *rr);
+			 const struct tlsnic_rx_resync *rr, u32 epoch);
+void tlsnic_cmd_check_device(struct tlsnic_priv *priv);
+
+/* The device epoch handles created now belong to (see tlsnic_cmd_chan). */
+static inline u32 tlsnic_cmd_epoch(const struct tlsnic_priv *priv)
+{
+	return READ_ONCE(priv->cmd.epoch);
+}
 
 /* ethtool.c */
 extern const struct ethtool_ops tlsnic_ethtool_ops;

@@ -90,6 +90,15 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	u8 *hdr;
 
 	tlsnic_ktls_tx_skb_init(skb);
+	if (tlsnic_offload(priv)) {
+		/* A context a device reset forgot: the kernel encrypts. */
+		skb = tlsnic_ktls_tx_sw_fallback(qp, skb);
+		if (unlikely(!skb)) {
+			tlsnic_sq_stats_drop(qp);
+			tlsnic_tx_kick(qp);
+			return NETDEV_TX_OK;
+		}
+	}
 	/* The header goes in the headroom, which must be ours to write. */
 	if (skb_cow_head(skb, hdr_len))
 		goto drop;
