@@ -69,6 +69,7 @@ static const struct tlsnic_stat_desc tlsnic_cmd_desc[] = {
 	TLSNIC_CMD_STAT("cmd_destroy_dropped", destroy_dropped),
 	TLSNIC_CMD_STAT("cmd_resync_dropped", resync_dropped),
 	TLSNIC_CMD_STAT("cmd_events", events),
+	TLSNIC_CMD_STAT("cmd_hellos", hellos),
 };
 
 #define TLSNIC_NUM_RQ_STATS	ARRAY_SIZE(tlsnic_rq_desc)
