@@ -72,8 +72,9 @@ int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint
 		return -ENOSPC;
 	m = &q->slots[q->tail % DSIM_MSGQ_LEN];
 	hdr.magic = htole32(TLSNIC_ABI_MAGIC);
-	/* IDENTIFY is parsed before a version is agreed: always version 1. */
-	hdr.version = opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) || !q->version ?
+	/* IDENTIFY and HELLO are parsed before a version is agreed: version 1. */
+	hdr.version = opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) ||
+		      opcode == TLSNIC_EV_HELLO || !q->version ?
 		      TLSNIC_ABI_VERSION_MIN : q->version;
 	hdr.opcode = opcode;
 	hdr.status = htole16(status);
@@ -86,6 +87,13 @@ int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint
 	m->due_ns = due_ns;
 	q->tail++;
 	return 0;
+}
+
+int dsim_port_hello(struct dsim_port *p)
+{
+	struct tlsnic_hello hello = { .abi_version = htole32(TLSNIC_ABI_VERSION) };
+
+	return dsim_port_post_event(p, TLSNIC_EV_HELLO, &hello, sizeof(hello));
 }
 
 int dsim_port_post_event(struct dsim_port *p, uint8_t opcode, const void *body,

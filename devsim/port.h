@@ -161,6 +161,11 @@ int dsim_msgq_push_at(struct dsim_msgq *q, uint8_t opcode, uint16_t status, uint
 		      const void *body, uint32_t body_len, uint64_t due_ns);
 
 /* Queues an unsolicited event (tag 0), counting ev_dropped on failure. */
+/*
+ * Queues HELLO: the driver enabled the command queue pair and sends nothing
+ * there until the device has announced itself.
+ */
+int dsim_port_hello(struct dsim_port *p);
 int dsim_port_post_event(struct dsim_port *p, uint8_t opcode, const void *body,
 			 uint32_t body_len);
 

@@ -106,9 +106,11 @@ struct vport {
 	uint32_t running;		/* device usable by the data path */
 	uint32_t vrings_enabled;	/* VRING_MASK() bits */
 	uint32_t reset_req;		/* bumped by destroy_device */
+	uint32_t hello_req;		/* bumped when the command RX ring is enabled */
 	uint64_t started, stopped;
 	/* Data-path thread only. */
 	uint32_t reset_done;
+	uint32_t hello_done;
 	uint32_t notify_off;		/* vrings we asked the guest not to kick */
 	uint8_t *scratch;		/* DSIM_MAX_TX_BUF bytes */
 	struct rte_mbuf **backlog;	/* RX_BACKLOG frames with rx meta */
@@ -216,7 +218,10 @@ static int vring_state_changed(int vid, uint16_t queue_id, int enable)
 	bit = VRING_MASK(queue_id);
 	if (enable)
 		__atomic_fetch_or(&vp->vrings_enabled, bit, __ATOMIC_RELEASE);
-	else
+	/* The driver waits for HELLO before it sends a command. */
+	if (enable && queue_id == VRING_CMD_RX)
+		__atomic_fetch_add(&vp->hello_req, 1, __ATOMIC_RELEASE);
+	if (!enable)
 		__atomic_fetch_and(&vp->vrings_enabled, ~bit, __ATOMIC_RELEASE);
 	if (verbose)
 		fprintf(stderr, "tlsnic-devsim: port%u: vring %u %s\n", vp->dp.id, queue_id,
@@ -707,17 +712,25 @@ unsigned int vport_poll(void)
 	vport_cmd_stall_tick();
 	for (i = 0; i < nr_vports; i++) {
 		struct vport *vp = &vports[i];
-		uint32_t running, req, enabled;
+		uint32_t running, req, hello, enabled;
 		int vid;
 
-		/* running first: a reset requested before it was set is seen. */
+		/*
+		 * running first: a reset requested before it was set is seen;
+		 * hello before reset_req: the reset that preceded an enable is.
+		 */
 		running = __atomic_load_n(&vp->running, __ATOMIC_ACQUIRE);
+		hello = __atomic_load_n(&vp->hello_req, __ATOMIC_ACQUIRE);
 		req = __atomic_load_n(&vp->reset_req, __ATOMIC_ACQUIRE);
 		if (req != vp->reset_done) {
 			vport_rx_flush_backlog(vp);
 			dsim_port_reset(&vp->dp);
 			vp->notify_off = 0;
 			vp->reset_done = req;
+		}
+		if (hello != vp->hello_done) {
+			dsim_port_hello(&vp->dp);
+			vp->hello_done = hello;
 		}
 		if (!running)
 			continue;

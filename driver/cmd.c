@@ -510,8 +510,8 @@ static int tlsnic_status_to_errno(u16 status)
 }
 
 /*
- * Unsolicited device events: TX drops go to the TX offload. (RX resync
- * requests travel in the RX metadata, not here.)
+ * Unsolicited device events: HELLO wakes probe, TX drops go to the TX
+ * offload. (RX resync requests travel in the RX metadata, not here.)
  */
 static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
 			     const void *body, u32 len)
@@ -519,6 +519,14 @@ static void tlsnic_cmd_event(struct tlsnic_priv *priv, u8 opcode,
 	struct tlsnic_cmd_stats *stats = &priv->cmd.stats;
 
 	switch (opcode) {
+	case TLSNIC_EV_HELLO:
+		if (len != sizeof(struct tlsnic_hello)) {
+			atomic64_inc(&stats->bad_msgs);
+			return;
+		}
+		atomic64_inc(&stats->hellos);
+		complete_all(&priv->cmd.hello);
+		return;
 	case TLSNIC_EV_TX_DROP:
 		if (len != sizeof(struct tlsnic_tx_drop)) {
 			atomic64_inc(&stats->bad_msgs);
@@ -591,6 +599,7 @@ static void tlsnic_cmd_reply(struct tlsnic_priv *priv,
  * either version: the device answers in the one it is about to speak.
  * So may BAD_MSG: a device reset since speaks version 1 until it is
  * identified again, and that answer is how the driver finds out.
+ * HELLO comes before any negotiation: always version 1.
  */
 static bool tlsnic_cmd_version_ok(const struct tlsnic_cmd_chan *cmd,
 				  const struct tlsnic_msg_hdr *hdr)
@@ -601,6 +610,8 @@ static bool tlsnic_cmd_version_ok(const struct tlsnic_cmd_chan *cmd,
 	    le16_to_cpu(hdr->status) == TLSNIC_ST_BAD_MSG &&
 	    hdr->version == TLSNIC_ABI_VERSION_MIN)
 		return true;
+	if (hdr->opcode == TLSNIC_EV_HELLO)
+		return hdr->version == TLSNIC_ABI_VERSION_MIN;
 	return hdr->opcode == (TLSNIC_OP_IDENTIFY | TLSNIC_OP_REPLY) &&
 	       hdr->version >= TLSNIC_ABI_VERSION_MIN &&
 	       hdr->version <= TLSNIC_ABI_VERSION;
@@ -897,6 +908,8 @@ void tlsnic_cmd_init(struct tlsnic_priv *priv)
 	atomic64_set(&cmd->stats.dev_checks, 0);
 	atomic64_set(&cmd->stats.dev_resets, 0);
 	atomic64_set(&cmd->stats.dev_reidentified, 0);
+	atomic64_set(&cmd->stats.hellos, 0);
+	init_completion(&cmd->hello);
 	if (cmd->rvq)
 		netif_napi_add(priv->netdev, &cmd->napi, tlsnic_cmd_poll);
 }
@@ -910,6 +923,7 @@ int tlsnic_cmd_start(struct tlsnic_priv *priv)
 	void *buf;
 	int err;
 
+	reinit_completion(&cmd->hello);
 	n = min_t(unsigned int, TLSNIC_CMD_RX_BUFS,
 		  virtqueue_get_vring_size(cmd->rvq));
 	for (i = 0; i < n; i++) {
@@ -936,6 +950,23 @@ int tlsnic_cmd_start(struct tlsnic_priv *priv)
 	local_bh_disable();
 	napi_schedule(&cmd->napi);
 	local_bh_enable();
+	return 0;
+}
+
+/**
+ * tlsnic_cmd_wait_hello - wait for the device to announce itself
+ * @priv: device
+ * @timeout_ms: how long to wait
+ *
+ * The command channel must be started. Nothing is sent: a backend that is
+ * not a tlsnic device never says HELLO, and must never see a command.
+ * Returns 0 once HELLO arrived, -ETIMEDOUT if it did not in time.
+ */
+int tlsnic_cmd_wait_hello(struct tlsnic_priv *priv, unsigned int timeout_ms)
+{
+	if (!wait_for_completion_timeout(&priv->cmd.hello,
+					 msecs_to_jiffies(timeout_ms)))
+		return -ETIMEDOUT;
 	return 0;
 }
 

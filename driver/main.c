@@ -3,10 +3,11 @@
  * tlsnic: a virtio-net device with a TLS offload engine.
  *
  * Probe finds the virtqueues, enables the second queue pair through the
- * virtio-net control queue and asks the device to IDENTIFY itself on it.
- * A device that answers is driven in offload mode (tlsnic metadata on
- * every frame, offloads as reported); anything else is driven as a plain
- * virtio-net NIC on queue pair 0.
+ * virtio-net control queue and waits for the device to say HELLO on it;
+ * only then does it ask the device to IDENTIFY itself. A device that
+ * answers is driven in offload mode (tlsnic metadata on every frame,
+ * offloads as reported); anything else is driven as a plain virtio-net NIC
+ * on queue pair 0, and never saw a byte of the tlsnic protocol.
  */
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
@@ -211,12 +212,19 @@ static int tlsnic_detect(struct tlsnic_priv *priv, const char **why)
 	if (err)
 		return err;
 
+	/* A plain backend would forward a command as a frame: none before HELLO. */
+	err = tlsnic_cmd_wait_hello(priv, TLSNIC_HELLO_TIMEOUT_MS);
+	if (err) {
+		*why = "no HELLO from the device";
+		goto plain;
+	}
 	err = tlsnic_cmd_identify(priv, &priv->info);
 	if (!err) {
 		priv->mode = TLSNIC_MODE_OFFLOAD;
 		return 0;
 	}
 	*why = err == -ETIMEDOUT ? "no IDENTIFY reply" : "bad IDENTIFY reply";
+plain:
 	/* Not a tlsnic: pure virtio-net semantics, pair 0 only. */
 	tlsnic_cmd_stop(priv);
 	if (tlsnic_ctrl_set_queue_pairs(priv, 1))

@@ -72,6 +72,7 @@ static const struct tlsnic_stat_desc tlsnic_cmd_desc[] = {
 	TLSNIC_CMD_STAT("cmd_dev_checks", dev_checks),
 	TLSNIC_CMD_STAT("dev_resets", dev_resets),
 	TLSNIC_CMD_STAT("dev_reidentified", dev_reidentified),
+	TLSNIC_CMD_STAT("cmd_hellos", hellos),
 };
 
 #define TLSNIC_NUM_RQ_STATS	ARRAY_SIZE(tlsnic_rq_desc)

@@ -48,6 +48,8 @@
 				 sizeof(struct tlsnic_msg_hdr))
 #define TLSNIC_CMD_RX_BUFS	32
 #define TLSNIC_IDENTIFY_TIMEOUT_MS	1000
+/* How long probe waits for the device's HELLO before it calls it plain. */
+#define TLSNIC_HELLO_TIMEOUT_MS	1000
 /* Tags with this bit name posted commands: nobody waits for their reply. */
 #define TLSNIC_CMD_TAG_POSTED	BIT(31)
 /* While the device is not answering, a probe at most this often. */
@@ -144,6 +146,7 @@ struct tlsnic_cmd_stats {
 	atomic64_t dev_checks;		/* "do you still know us?" probes */
 	atomic64_t dev_resets;		/* device found reset: state lost */
 	atomic64_t dev_reidentified;	/* ... and identified again */
+	atomic64_t hellos;		/* HELLO announcements of the device */
 };
 
 struct tlsnic_cmd_wait;
@@ -198,6 +201,8 @@ struct tlsnic_cmd_chan {
 	u32 epoch;
 	bool dev_lost;
 	struct delayed_work reset_work;
+	/* The device said HELLO since the channel was started. */
+	struct completion hello;
 
 	struct tlsnic_cmd_stats stats;
 };
@@ -266,6 +271,7 @@ void tlsnic_tx_free_unused(struct tlsnic_qp *qp);
 /* cmd.c */
 void tlsnic_cmd_init(struct tlsnic_priv *priv);
 int tlsnic_cmd_start(struct tlsnic_priv *priv);
+int tlsnic_cmd_wait_hello(struct tlsnic_priv *priv, unsigned int timeout_ms);
 void tlsnic_cmd_stop(struct tlsnic_priv *priv);
 void tlsnic_cmd_free_unused(struct tlsnic_priv *priv);
 void tlsnic_cmd_rx_done(struct virtqueue *vq);

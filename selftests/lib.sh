@@ -262,3 +262,21 @@ xfer() {
 	fi
 	return 0
 }
+
+# vm_request NAME FILE [SECS]: ask the host runner for NAME (tools/tlsnic-vm,
+# "Guest requests": memscan, testpmd) with FILE's contents as the argument;
+# prints the answer. Fails with the runner's reason, or after SECS seconds
+# (default 300) without an answer.
+VM_REQUEST_SEQ=0
+vm_request() {
+	VM_REQUEST_SEQ=$((VM_REQUEST_SEQ + 1))
+	_vr_dir=$TLSNIC_VM_RUN/requests
+	_vr_id=$1.$$-$VM_REQUEST_SEQ
+	{ cp "$2" "$_vr_dir/$_vr_id.tmp" && mv "$_vr_dir/$_vr_id.tmp" "$_vr_dir/$_vr_id"; } ||
+		return 1
+	wait_for_file "$_vr_dir/$_vr_id.reply" "${3:-300}" || return 1
+	_vr_status=$(head -n 1 "$_vr_dir/$_vr_id.reply")
+	tail -n +2 "$_vr_dir/$_vr_id.reply"
+	rm -f "$_vr_dir/$_vr_id.reply"
+	[ "$_vr_status" = ok ] || fail_msg "request $1: $_vr_status"
+}

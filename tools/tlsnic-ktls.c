@@ -111,6 +111,8 @@ struct options {
 	bool parallel;
 	bool verbose;
 	bool no_hash;			/* --no-hash: a benchmark's data, not checked */
+	bool print_keys;		/* --print-keys: the kernel's keys, in hex */
+	const char *hold;		/* --hold DIR: stay alive, wiped, at the end */
 	uint64_t bytes[MAX_TRANSFERS];	/* --bytes LIST */
 	unsigned int ntransfers;
 	bool bytes_set;
@@ -927,6 +929,24 @@ static int drain_openssl_rx(struct conn *c)
 	return ret;
 }
 
+/*
+ * --print-keys: the AES keys the kernel got, in hex only (a test searches
+ * memory for the raw bytes, which this leaves nowhere else).
+ */
+static void print_keys(const struct conn *c, const struct traffic_keys *txk,
+		       const struct traffic_keys *rxk, size_t key_len)
+{
+	char txh[65], rxh[65];
+
+	hex(txh, txk->key, key_len);
+	hex(rxh, rxk->key, key_len);
+	printf("ktls-key: conn=%u dir=tx key=%s\nktls-key: conn=%u dir=rx key=%s\n",
+	       c->id, txh, c->id, rxh);
+	fflush(stdout);
+	OPENSSL_cleanse(txh, sizeof(txh));
+	OPENSSL_cleanse(rxh, sizeof(rxh));
+}
+
 static int ktls_setsockopt(struct conn *c)
 {
 	const struct options *o = c->o;
@@ -993,6 +1013,8 @@ static int ktls_setsockopt(struct conn *c)
 		goto out;
 	}
 	c->ktls_rx = true;
+	if (o->print_keys)
+		print_keys(c, txk, rxk, key_len);
 	ret = 0;
 out:
 	OPENSSL_cleanse(&ci, sizeof(ci));
@@ -2119,12 +2141,35 @@ static void usage(FILE *f)
 "  --save FILE             receiver, one connection: write every payload byte to FILE\n"
 "                          as it is read, before any check (what the application\n"
 "                          was given before an error)\n"
+"  --print-keys            --ktls setsockopt: print the keys given to the kernel, one line\n"
+"                          \"ktls-key: conn=N dir=tx|rx key=HEX\" each\n"
+"  --hold DIR              at the end, with every socket closed and every TLS object freed,\n"
+"                          create DIR/held and wait (up to an hour) for DIR/release: a test\n"
+"                          inspects memory while this process is alive\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
 "mbps=.. conn=.. mode=.. tls=.. cipher=.. method=.. prebuffered=N ctrl_records=N secs=..\n"
 "result=ok|mismatch. Exit status 0 only if every transfer and shutdown succeeded.\n",
 		READ_AHEAD_STALL_MS);
+}
+
+/* --hold DIR: announce DIR/held, then wait for DIR/release. */
+static void hold(const char *dir)
+{
+	char held[PATH_MAX], release[PATH_MAX];
+	unsigned int i;
+	int fd;
+
+	snprintf(held, sizeof(held), "%s/held", dir);
+	snprintf(release, sizeof(release), "%s/release", dir);
+	fflush(stdout);
+	fd = open(held, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die("cannot create %s: %s", held, strerror(errno));
+	close(fd);
+	for (i = 0; i < 36000 && access(release, F_OK); i++)
+		usleep(100000);
 }
 
 static int lookup(const char *arg, const char *const *names, int n, const char *what)
@@ -2191,7 +2236,7 @@ int main(int argc, char **argv)
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
 	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
-	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE };
+	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE, O_PRINT_KEYS, O_HOLD };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2220,6 +2265,8 @@ int main(int argc, char **argv)
 		{ "barrier", required_argument, NULL, O_BARRIER },
 		{ "no-hash", no_argument, NULL, O_NO_HASH },
 		{ "save", required_argument, NULL, O_SAVE },
+		{ "print-keys", no_argument, NULL, O_PRINT_KEYS },
+		{ "hold", required_argument, NULL, O_HOLD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -2330,6 +2377,12 @@ int main(int argc, char **argv)
 		case O_SAVE:
 			opt.save = optarg;
 			break;
+		case O_PRINT_KEYS:
+			opt.print_keys = true;
+			break;
+		case O_HOLD:
+			opt.hold = optarg;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -2373,6 +2426,8 @@ int main(int argc, char **argv)
 		die("--pause-after needs a sending end (--dir tx or both) and --count 1");
 	if (opt.save && (!opt.rx || opt.count != 1))
 		die("--save needs a receiving end (--dir rx or both) and --count 1");
+	if (opt.print_keys && opt.ktls != KTLS_SETSOCKOPT)
+		die("--print-keys needs --ktls setsockopt");
 	if (parse_addr(opt.addr, &peer_addr, &peer_addr_len))
 		die("invalid address '%s' (ADDR:PORT)", opt.addr);
 
@@ -2399,5 +2454,7 @@ int main(int argc, char **argv)
 		close(save_fd);
 	if (failed)
 		fprintf(stderr, PROG ": %d of %u connection(s) failed\n", failed, count);
+	if (opt.hold)
+		hold(opt.hold);
 	return failed ? 1 : 0;
 }

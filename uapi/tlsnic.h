@@ -63,6 +63,7 @@ enum tlsnic_opcode {
 	/* Unsolicited events, device to driver (tag is 0). */
 	TLSNIC_EV_RX_RESYNC_REQ	= 0x41,	/* v1 only, never sent: reserved */
 	TLSNIC_EV_TX_DROP	= 0x42,	/* body: tlsnic_tx_drop */
+	TLSNIC_EV_HELLO		= 0x43,	/* body: tlsnic_hello; header version 1 */
 };
 
 enum tlsnic_status {
@@ -101,6 +102,17 @@ enum tlsnic_tls_version {
 enum tlsnic_cipher {
 	TLSNIC_CIPHER_AES_GCM_128	= 0,
 	TLSNIC_CIPHER_AES_GCM_256	= 1,
+};
+
+/*
+ * The device announces itself with HELLO on the command queue pair whenever
+ * the driver enables that pair, before the driver has sent anything there:
+ * a driver sends no command to a backend that did not say HELLO (a plain
+ * virtio-net backend would put it on the wire as a frame).
+ */
+struct tlsnic_hello {
+	__le32 abi_version;	/* highest version the device speaks */
+	__le32 reserved;
 };
 
 struct tlsnic_identify_cmd {

@@ -160,7 +160,29 @@ static bool send_buf(uint16_t port, uint16_t q, const void *data, size_t len)
 	return true;
 }
 
-/* Receives up to max buffers within ms milliseconds, flattened. */
+/* HELLOs each port's command queue carried (recv_bufs() takes them out). */
+static unsigned int hellos[NR_PORTS];
+
+static bool is_hello(const uint8_t *buf, uint32_t len)
+{
+	struct tlsnic_msg_hdr h;
+	struct tlsnic_hello hello;
+
+	if (len != sizeof(h) + sizeof(hello))
+		return false;
+	memcpy(&h, buf, sizeof(h));
+	memcpy(&hello, buf + sizeof(h), sizeof(hello));
+	return le32toh(h.magic) == TLSNIC_ABI_MAGIC && h.opcode == TLSNIC_EV_HELLO &&
+	       h.version == TLSNIC_ABI_VERSION_MIN && !h.tag && !h.status &&
+	       le32toh(h.len) == sizeof(hello) &&
+	       le32toh(hello.abi_version) == TLSNIC_ABI_VERSION;
+}
+
+/*
+ * Receives up to max buffers within ms milliseconds, flattened. A HELLO on
+ * the command queue (the device announces itself whenever the queue is
+ * enabled) is counted in hellos[], not returned.
+ */
 static unsigned int recv_bufs(uint16_t port, uint16_t q, uint8_t **bufs, size_t *lens,
 			      unsigned int max, unsigned int ms)
 {
@@ -176,7 +198,13 @@ static unsigned int recv_bufs(uint16_t port, uint16_t q, uint8_t **bufs, size_t 
 			if (n < max) {
 				bufs[n] = malloc(len ? len : 1);
 				memcpy(bufs[n], rte_pktmbuf_read(pkts[i], 0, len, bufs[n]), len);
-				lens[n++] = len;
+				lens[n] = len;
+				if (q == CMD_Q && is_hello(bufs[n], len)) {
+					free(bufs[n]);
+					hellos[port]++;
+				} else {
+					n++;
+				}
 			}
 			rte_pktmbuf_free(pkts[i]);
 		}
@@ -237,6 +265,28 @@ static int command(uint16_t port, uint8_t opcode, const void *body, uint32_t len
 	free_bufs(bufs, n);
 	next_tag++;
 	return status;
+}
+
+/*
+ * Before the guest sends anything, each port's device says HELLO on the
+ * command queue: a driver sends no command to a backend that did not.
+ */
+static bool hello_first(void)
+{
+	uint8_t *bufs[4];
+	size_t lens[4];
+	unsigned int n, tries;
+	uint16_t port;
+
+	for (port = 0; port < NR_PORTS; port++) {
+		for (tries = 0; !hellos[port] && tries < 100; tries++) {
+			n = recv_bufs(port, CMD_Q, bufs, lens, 4, 100);
+			free_bufs(bufs, n);
+			CHECK(n == 0, "port %u: %u messages other than HELLO", port, n);
+		}
+		CHECK(hellos[port] == 1, "port %u: %u HELLOs", port, hellos[port]);
+	}
+	return true;
 }
 
 static bool identify(void)
@@ -912,6 +962,7 @@ static bool clean_exit(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = {
+		{ "hello_first", hello_first },
 		{ "commands_before_identify", commands_before_identify },
 		{ "identify", identify },
 		{ "contexts", contexts },

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Against a backend that is not a tlsnic device (dpdk-testpmd forwarding
-# between the two vhost-user ports; it even forwards one driver's IDENTIFY
-# to the other), the driver must detect that, run both NICs as plain
-# virtio-net without offloads, and still carry traffic intact.
+# between the two vhost-user ports, queue pair 1 included: whatever a driver
+# sent there would reach the other port), the driver must detect that, run
+# both NICs as plain virtio-net without offloads, and still carry traffic
+# intact. probe_multiqueue.sh checks that it sends nothing there.
 #
 # tools/tlsnic-vm --backend testpmd -- selftests/vm/plain_nic.sh
 # tlsnic-vm-args: --backend testpmd --timeout 900
