@@ -2257,7 +2257,7 @@ static void usage(FILE *f)
 "                          sender (kernel TLS TX): after half of each transfer's payload,\n"
 "                          send these records (e.g. 21:015a, a warning alert) with\n"
 "                          TLS_SET_RECORD_TYPE; receiver: expect exactly them there\n"
-"                          (--ktls none: alerts only, as OpenSSL reports them)\n"
+"                          (TLS 1.2; --ktls none: alerts only, as OpenSSL reports them)\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
