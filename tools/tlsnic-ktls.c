@@ -85,6 +85,8 @@
 #define TLS_MAX_PLAIN 16384
 /* Longest --read-ahead pause after our Finished (see stall_for_peer_data). */
 #define READ_AHEAD_STALL_MS 15000
+#define MAX_CTRL 8
+#define CTRL_MAX_LEN 64
 
 enum ktls_mode { KTLS_NONE, KTLS_OPENSSL, KTLS_SETSOCKOPT, KTLS_PLAIN };
 enum send_method { SEND_WRITE, SEND_SEND, SEND_SENDFILE, SEND_SPLICE, SEND_MORE };
@@ -95,6 +97,14 @@ static const char *const ktls_mode_names[] = { "none", "openssl", "setsockopt", 
 static const char *const send_method_names[] = { "write", "send", "sendfile", "splice", "more" };
 static const char *const recv_method_names[] = { "default", "ssl", "recv", "read" };
 static const char *const cipher_names[] = { "aes128gcm", "aes256gcm" };
+
+/* A control record (--ctrl): sent through TLS_SET_RECORD_TYPE, or expected. */
+struct ctrl_rec {
+	unsigned char type;
+	unsigned char data[CTRL_MAX_LEN];
+	size_t len;
+	uint64_t at;		/* received: application bytes read before it */
+};
 
 struct options {
 	bool server;
@@ -129,6 +139,8 @@ struct options {
 	uint64_t pause_after;		/* --pause-after: payload bytes before the pause */
 	const char *barrier;		/* --barrier DIR: its reached and resume files */
 	const char *save;		/* --save FILE: received payload, as it arrives */
+	struct ctrl_rec ctrl[MAX_CTRL];	/* --ctrl: in the middle of every transfer */
+	unsigned int nctrl;
 };
 
 struct payload_gen {
@@ -167,6 +179,10 @@ struct conn {
 	unsigned char *rec;		/* TLS_MAX_PLAIN: one whole record from kTLS RX */
 	uint64_t payload_sent;		/* payload bytes sent, over all transfers */
 	bool paused;			/* --pause-after done */
+	uint64_t rx_app;		/* application bytes conn_read() returned */
+	struct ctrl_rec seen[MAX_CTRL];	/* --ctrl records of this transfer */
+	unsigned int nseen;
+	uint64_t ssl_records, ssl_max_record;	/* data records OpenSSL read */
 };
 
 static struct options opt = {
@@ -543,6 +559,43 @@ static void keylog_cb(const SSL *ssl, const char *line)
 	OPENSSL_cleanse(secret, sizeof(secret));
 }
 
+/* A --ctrl record arrived (an alert OpenSSL read, or any type on kTLS RX). */
+static void ctrl_seen(struct conn *c, unsigned char type, const unsigned char *p, size_t len)
+{
+	struct ctrl_rec *r;
+
+	if (c->nseen >= MAX_CTRL) {
+		c->nseen = MAX_CTRL + 1;	/* more than expected: the check reports it */
+		return;
+	}
+	r = &c->seen[c->nseen++];
+	r->type = type;
+	r->len = len;
+	memcpy(r->data, p, len < CTRL_MAX_LEN ? len : CTRL_MAX_LEN);
+	r->at = c->rx_app;
+}
+
+/*
+ * Records OpenSSL reads after the handshake (--ktls none): the size of
+ * each TLS 1.2 data record (ciphertext length - explicit nonce - tag) and
+ * the alerts, for --ctrl.
+ */
+static void ssl_rx_record_cb(struct conn *c, int content_type, const unsigned char *p,
+			     size_t len)
+{
+	if (content_type == SSL3_RT_HEADER && len >= 5 && p[0] == TLS_RT_APPLICATION_DATA &&
+	    c->rd.active && SSL_version(c->ssl) != TLS1_3_VERSION) {
+		uint64_t plain = ((size_t)p[3] << 8 | p[4]) - 24;
+
+		c->ssl_records++;
+		if (plain > c->ssl_max_record)
+			c->ssl_max_record = plain;
+	} else if (content_type == SSL3_RT_ALERT && len == 2 && p[1] != TLS_ALERT_CLOSE_NOTIFY &&
+		   c->o->nctrl) {
+		ctrl_seen(c, TLS_RT_ALERT, p, len);
+	}
+}
+
 /*
  * OpenSSL has no API for the record sequence numbers, and the kernel must
  * continue exactly where OpenSSL stopped. Count records from the msg
@@ -566,6 +619,8 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf,
 	if (!c || !len)
 		return;
 	t = write_p ? &c->wr : &c->rd;
+	if (!write_p)
+		ssl_rx_record_cb(c, content_type, p, len);
 	if (content_type == SSL3_RT_HEADER) {
 		if (SSL_version(ssl) != TLS1_3_VERSION && p[0] == TLS_RT_CHANGE_CIPHER_SPEC) {
 			t->active = true;
@@ -956,7 +1011,7 @@ static int ktls_setsockopt(struct conn *c)
 	union ktls_crypto_info ci;
 	const char *digest;
 	size_t key_len, ci_len;
-	int ret = -1;
+	int ret = -1, i;
 
 	memset(&ck, 0, sizeof(ck));
 	memset(&sk, 0, sizeof(sk));
@@ -1001,18 +1056,24 @@ static int ktls_setsockopt(struct conn *c)
 			 errno == ENOENT ? " (kernel without the tls module?)" : "");
 		goto out;
 	}
-	fill_crypto_info(&ci, &ci_len, version, key_len, txk, c->wr.seq);
-	if (setsockopt(c->fd, SOL_TLS, TLS_TX, &ci, ci_len) < 0) {
-		conn_err(c, "setsockopt(SOL_TLS, TLS_TX): %s", strerror(errno));
-		goto out;
+	/*
+	 * --ctrl keys RX first: in 6.1 keying RX replaces the socket's
+	 * push_pending_record with software kTLS's even when TX is on the
+	 * device, and a control record then joins the data record MSG_MORE
+	 * left open (docs/reliability.md).
+	 */
+	for (i = 0; i < 2; i++) {
+		bool tx = (i == 0) != (o->nctrl > 0);
+
+		fill_crypto_info(&ci, &ci_len, version, key_len, tx ? txk : rxk,
+				 tx ? c->wr.seq : c->rd.seq);
+		if (setsockopt(c->fd, SOL_TLS, tx ? TLS_TX : TLS_RX, &ci, ci_len) < 0) {
+			conn_err(c, "setsockopt(SOL_TLS, %s): %s", tx ? "TLS_TX" : "TLS_RX",
+				 strerror(errno));
+			goto out;
+		}
+		*(tx ? &c->ktls_tx : &c->ktls_rx) = true;
 	}
-	c->ktls_tx = true;
-	fill_crypto_info(&ci, &ci_len, version, key_len, rxk, c->rd.seq);
-	if (setsockopt(c->fd, SOL_TLS, TLS_RX, &ci, ci_len) < 0) {
-		conn_err(c, "setsockopt(SOL_TLS, TLS_RX): %s", strerror(errno));
-		goto out;
-	}
-	c->ktls_rx = true;
 	if (o->print_keys)
 		print_keys(c, txk, rxk, key_len);
 	ret = 0;
@@ -1104,6 +1165,11 @@ static int handle_ctrl_record(struct conn *c, unsigned char type, const unsigned
 			      ssize_t len)
 {
 	c->ctrl_records++;
+	if (c->o->nctrl && !(type == TLS_RT_ALERT && len == 2 &&
+			     p[1] == TLS_ALERT_CLOSE_NOTIFY)) {
+		ctrl_seen(c, type, p, len);
+		return 1;
+	}
 	switch (type) {
 	case TLS_RT_ALERT:
 		if (len == 2 && p[1] == TLS_ALERT_CLOSE_NOTIFY) {
@@ -1202,7 +1268,7 @@ static int stash(struct conn *c, const unsigned char *p, size_t len)
  * Read up to len bytes of application data. Returns the byte count, 0 after
  * the peer's close_notify, -1 on error (reported).
  */
-static ssize_t conn_read(struct conn *c, void *buf, size_t len)
+static ssize_t conn_read_raw(struct conn *c, void *buf, size_t len)
 {
 	enum recv_method m = conn_recv_method(c);
 	unsigned char type;
@@ -1283,6 +1349,15 @@ static ssize_t conn_read(struct conn *c, void *buf, size_t len)
 	}
 }
 
+static ssize_t conn_read(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n = conn_read_raw(c, buf, len);
+
+	if (n > 0)
+		c->rx_app += n;
+	return n;
+}
+
 /* Read exactly len bytes; -1 (reported) on error or early close. */
 static int conn_read_full(struct conn *c, void *buf, size_t len, const char *what)
 {
@@ -1358,6 +1433,33 @@ static int raw_write_all(struct conn *c, const unsigned char *p, size_t len, int
 		}
 		p += n;
 		len -= n;
+	}
+	return 0;
+}
+
+/* One record of this type on kernel TLS TX (TLS_SET_RECORD_TYPE), whole. */
+static int ktls_send_record(struct conn *c, unsigned char type, const void *p, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(unsigned char))];
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	if (!c->ktls_tx) {
+		conn_err(c, "a record of type %u needs kernel TLS TX", type);
+		return -1;
+	}
+	cmsg->cmsg_level = SOL_TLS;
+	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*CMSG_DATA(cmsg) = type;
+	msg.msg_controllen = cmsg->cmsg_len;
+	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL) != (ssize_t)len) {
+		conn_err(c, "sending a record of type %u: %s", type, strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -1491,14 +1593,15 @@ static void print_result(struct conn *c, const char *dir, unsigned int idx, uint
 	pthread_mutex_lock(&out_lock);
 	printf("ktls: role=%s dir=%s bytes=%" PRIu64 " sha256=%s ktls_tx=%d ktls_rx=%d "
 	       "mbps=%.1f conn=%u xfer=%u mode=%s tls=%s cipher=%s method=%s prebuffered=%zu "
-	       "ctrl_records=%" PRIu64 " secs=%.3f result=%s\n",
+	       "ctrl_records=%" PRIu64 " ssl_records=%" PRIu64 " ssl_max_record=%" PRIu64
+	       " secs=%.3f result=%s\n",
 	       c->o->server ? "server" : "client", dir, bytes, shahex, c->ktls_tx, c->ktls_rx,
 	       mbps, c->id, idx, ktls_mode_names[c->o->ktls],
 	       !c->ssl ? "none" : SSL_version(c->ssl) == TLS1_3_VERSION ? "1.3" : "1.2",
 	       cipher_names[c->o->cipher],
 	       !strcmp(dir, "tx") ? send_method_names[c->o->send] :
 				    recv_method_names[conn_recv_method(c)],
-	       c->prebuffered, c->ctrl_records, secs, result);
+	       c->prebuffered, c->ctrl_records, c->ssl_records, c->ssl_max_record, secs, result);
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 }
@@ -1573,16 +1676,29 @@ static int transfer_send(struct conn *c, unsigned int idx)
 	put_be32(hdr + 20, o->ntransfers);
 	t0 = now_s();
 	r = conn_write_all(c, hdr, sizeof(hdr), o->send == SEND_MORE ? MSG_MORE : 0);
-	if (!r && p.len) {
-		uint64_t first = p.len;
+	if (!r && (p.len || o->nctrl)) {
+		/* stops in the payload: --pause-after, and --ctrl at its middle */
+		uint64_t pause = UINT64_MAX, mid = o->nctrl ? p.len / 2 : UINT64_MAX, off = 0;
+		unsigned int i;
 
 		if (o->barrier && !c->paused && o->pause_after - c->payload_sent < p.len)
-			first = o->pause_after - c->payload_sent;
-		r = send_payload(c, &p, 0, first);
-		if (!r && first < p.len) {
-			r = pause_at_barrier(c);
-			if (!r)
-				r = send_payload(c, &p, first, p.len - first);
+			pause = o->pause_after - c->payload_sent;
+		while (!r && (off < p.len || mid != UINT64_MAX)) {
+			uint64_t stop = pause < mid ? pause : mid;
+
+			if (stop == UINT64_MAX)
+				stop = p.len;
+			r = send_payload(c, &p, off, stop - off);
+			off = stop;
+			if (!r && stop == mid) {
+				for (i = 0; !r && i < o->nctrl; i++)
+					r = ktls_send_record(c, o->ctrl[i].type, o->ctrl[i].data,
+							     o->ctrl[i].len);
+				mid = UINT64_MAX;
+			} else if (!r && stop == pause) {
+				r = pause_at_barrier(c);
+				pause = UINT64_MAX;
+			}
 		}
 		c->payload_sent += p.len;
 	}
@@ -1597,6 +1713,37 @@ static int transfer_send(struct conn *c, unsigned int idx)
 }
 
 /*
+ * --ctrl on a receiving end: exactly these records (type and bytes) came
+ * in this transfer, all after @at application bytes of the connection (the
+ * middle of the payload, where the sender put them).
+ */
+static int ctrl_check(struct conn *c, unsigned int idx, uint64_t at)
+{
+	const struct options *o = c->o;
+	unsigned int i;
+
+	if (c->nseen != o->nctrl) {
+		conn_err(c, "transfer %u: %u control records, --ctrl lists %u", idx, c->nseen,
+			 o->nctrl);
+		return -1;
+	}
+	for (i = 0; i < o->nctrl; i++) {
+		const struct ctrl_rec *e = &o->ctrl[i], *g = &c->seen[i];
+
+		if (g->type != e->type || g->len != e->len || memcmp(g->data, e->data, e->len) ||
+		    g->at != at) {
+			conn_err(c, "transfer %u: control record %u: type %u, %zu bytes after %"
+				 PRIu64 " bytes; expected type %u, %zu bytes after %" PRIu64
+				 "%s", idx, i, g->type, g->len, g->at, e->type, e->len, at,
+				 g->type == e->type && g->len == e->len &&
+				 memcmp(g->data, e->data, e->len) ? " (content differs)" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Receive the peer's next transfer, expected to be number idx. *more is
  * set when the peer announced further transfers.
  */
@@ -1607,11 +1754,13 @@ static int transfer_recv(struct conn *c, unsigned int idx, bool *more)
 	char a[2 * SHA256_LEN + 1], b[2 * SHA256_LEN + 1];
 	uint32_t peer_idx, peer_total;
 	EVP_MD_CTX *md;
-	uint64_t len, left;
+	uint64_t len, left, start;
 	double t0;
 	bool ok = true;
 
 	*more = false;
+	start = c->rx_app;
+	c->nseen = 0;
 	if (conn_read_full(c, hdr, sizeof(hdr), "stream header"))
 		return -1;
 	t0 = now_s();
@@ -1679,6 +1828,8 @@ static int transfer_recv(struct conn *c, unsigned int idx, bool *more)
 			ok = false;
 		}
 	}
+	if (o->nctrl && ctrl_check(c, idx, start + STREAM_HDR_LEN + len / 2))
+		ok = false;
 	/* with --dir both, --bytes is what this end sends */
 	if (o->bytes_set && !o->tx) {
 		if (peer_total != o->ntransfers) {
@@ -1734,13 +1885,6 @@ static int run_transfers(struct conn *c)
 static int conn_send_close_notify(struct conn *c)
 {
 	static const unsigned char alert[2] = { 1 /* warning */, TLS_ALERT_CLOSE_NOTIFY };
-	char cbuf[CMSG_SPACE(sizeof(unsigned char))];
-	struct iovec iov = { .iov_base = (void *)alert, .iov_len = sizeof(alert) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cmsg;
 	int r;
 
 	if (c->o->ktls == KTLS_PLAIN) {
@@ -1761,17 +1905,7 @@ static int conn_send_close_notify(struct conn *c)
 		return 0;
 	}
 	/* the kernel owns the sequence numbers: send the alert record through it */
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_TLS;
-	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
-	*CMSG_DATA(cmsg) = TLS_RT_ALERT;
-	msg.msg_controllen = cmsg->cmsg_len;
-	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL) != sizeof(alert)) {
-		conn_err(c, "sending close_notify: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return ktls_send_record(c, TLS_RT_ALERT, alert, sizeof(alert));
 }
 
 /*
@@ -2146,10 +2280,16 @@ static void usage(FILE *f)
 "  --hold DIR              at the end, with every socket closed and every TLS object freed,\n"
 "                          create DIR/held and wait (up to an hour) for DIR/release: a test\n"
 "                          inspects memory while this process is alive\n"
+"  --ctrl TYPE:HEX[,TYPE:HEX...]\n"
+"                          sender (kernel TLS TX): after half of each transfer's payload,\n"
+"                          send these records (e.g. 21:015a, a warning alert) with\n"
+"                          TLS_SET_RECORD_TYPE; receiver: expect exactly them there\n"
+"                          (TLS 1.2; --ktls none: alerts only, as OpenSSL reports them)\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
-"mbps=.. conn=.. mode=.. tls=.. cipher=.. method=.. prebuffered=N ctrl_records=N secs=..\n"
+"mbps=.. conn=.. mode=.. tls=.. cipher=.. method=.. prebuffered=N ctrl_records=N\n"
+"ssl_records=N ssl_max_record=N (TLS 1.2 data records OpenSSL read, largest plaintext) secs=..\n"
 "result=ok|mismatch. Exit status 0 only if every transfer and shutdown succeeded.\n",
 		READ_AHEAD_STALL_MS);
 }
@@ -2231,12 +2371,37 @@ static unsigned int parse_list(const char *arg, const char *what, uint64_t *size
 	return n;
 }
 
+/* --ctrl TYPE:HEX[,TYPE:HEX...] */
+static void parse_ctrl(const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+
+	if (!copy)
+		die("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct ctrl_rec *r = &opt.ctrl[opt.nctrl];
+		char *colon = strchr(tok, ':');
+		unsigned long type = strtoul(tok, NULL, 10);
+
+		if (opt.nctrl == MAX_CTRL)
+			die("--ctrl: at most %d records", MAX_CTRL);
+		r->len = colon ? strlen(colon + 1) / 2 : 0;
+		if (!colon || type > 255 || type == TLS_RT_APPLICATION_DATA || !r->len ||
+		    r->len > CTRL_MAX_LEN || unhex(r->data, r->len, colon + 1))
+			die("--ctrl: '%s' is not TYPE:HEX (a non-data type, 1..%d bytes)", tok,
+			    CTRL_MAX_LEN);
+		r->type = type;
+		opt.nctrl++;
+	}
+	free(copy);
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
 	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
-	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE, O_PRINT_KEYS, O_HOLD };
+	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE, O_PRINT_KEYS, O_HOLD, O_CTRL };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2267,6 +2432,7 @@ int main(int argc, char **argv)
 		{ "save", required_argument, NULL, O_SAVE },
 		{ "print-keys", no_argument, NULL, O_PRINT_KEYS },
 		{ "hold", required_argument, NULL, O_HOLD },
+		{ "ctrl", required_argument, NULL, O_CTRL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -2383,6 +2549,9 @@ int main(int argc, char **argv)
 		case O_HOLD:
 			opt.hold = optarg;
 			break;
+		case O_CTRL:
+			parse_ctrl(optarg);
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -2418,6 +2587,11 @@ int main(int argc, char **argv)
 	    opt.send != SEND_SENDFILE)
 		die("--send %s bypasses OpenSSL and so cannot be combined with --allow-no-ktls",
 		    send_method_names[opt.send]);
+	if (opt.nctrl && opt.tx && opt.ktls != KTLS_SETSOCKOPT && opt.ktls != KTLS_OPENSSL)
+		die("--ctrl sends through kernel TLS TX (--ktls setsockopt or openssl)");
+	for (c = 0; opt.rx && opt.ktls == KTLS_NONE && c < (int)opt.nctrl; c++)
+		if (opt.ctrl[c].type != TLS_RT_ALERT || opt.ctrl[c].len != 2)
+			die("--ctrl with --ktls none: OpenSSL reports alerts only (21:LLDD)");
 	if (opt.no_hash && opt.nexpect)
 		die("--no-hash and --expect-sha256 exclude each other");
 	if (pause_set != !!opt.barrier)

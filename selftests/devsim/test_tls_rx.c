@@ -585,7 +585,32 @@ static bool test_random_network(void)
 
 /* ---- forgeries ----------------------------------------------------------- */
 
-enum forge { FORGE_CIPHERTEXT, FORGE_TAG, FORGE_LEN_SHORT, FORGE_LEN_BAD };
+enum forge { FORGE_CIPHERTEXT, FORGE_TAG, FORGE_LEN_SHORT, FORGE_LEN_BAD,
+	     FORGE_LEN_ZERO, FORGE_VERSION, FORGE_NONCE, FORGE_TYPE };
+
+/*
+ * The plaintext form of record [rs, re) as the engine makes it from a
+ * forged explicit nonce: the ciphertext XOR the keystream of that IV (GCM
+ * counter mode; the tag is not checked here).
+ */
+static bool forged_nonce_plain(struct stream *s, size_t rs, size_t re)
+{
+	const EVP_CIPHER *c = s->cipher == TLS_REC_AES_GCM_128 ?
+			      EVP_aes_128_gcm() : EVP_aes_256_gcm();
+	EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new();
+	uint8_t iv[12];
+	int outl;
+	bool ok;
+
+	memcpy(iv, s->salt, 4);
+	memcpy(iv + 4, s->wire + rs + HDR, 8);
+	ok = e && EVP_DecryptInit_ex(e, c, NULL, s->key, iv) == 1 &&
+	     EVP_DecryptUpdate(e, s->plain + rs + PRE, &outl, s->wire + rs + PRE,
+			       (int)(re - rs - PRE - TAG)) == 1;
+	memcpy(s->plain + rs + HDR, s->wire + rs + HDR, 8);
+	EVP_CIPHER_CTX_free(e);
+	return ok;
+}
 
 /*
  * One byte of record 4 changed as an attacker on the path would; the
@@ -633,6 +658,23 @@ static bool forge_one(enum forge f, size_t seglen)
 		s.plain[pos] |= 0x80;
 		tag_end = rs + 5;	/* found invalid at its last byte */
 		break;
+	case FORGE_LEN_ZERO:	/* below nonce + tag */
+		s.wire[rs + 3] = s.wire[rs + 4] = 0;
+		s.plain[rs + 3] = s.plain[rs + 4] = 0;
+		tag_end = rs + 5;
+		break;
+	case FORGE_VERSION:	/* 3.1: refused at its minor byte */
+		s.wire[rs + 2] = s.plain[rs + 2] = 1;
+		tag_end = rs + 3;
+		break;
+	case FORGE_NONCE:	/* another keystream, and a tag that fails */
+		s.wire[rs + HDR + 3] ^= 0x10;
+		CHECK(forged_nonce_plain(&s, rs, re), "keystream");
+		break;
+	case FORGE_TYPE:	/* 23 -> 22: same keystream, the AAD differs */
+		CHECK(s.wire[rs] == 23, "record 4 is application data");
+		s.wire[rs] = s.plain[rs] = 22;
+		break;
 	}
 	CHECK(rx_new(&ctx, &s, 0), "init");
 	for (a = 0; ok && a < s.len; a += seglen) {
@@ -657,7 +699,7 @@ static bool forge_one(enum forge f, size_t seglen)
 		r.last_res = res;
 	}
 	ok = ok && tag_seg_seen;
-	if (f == FORGE_CIPHERTEXT || f == FORGE_TAG)
+	if (f == FORGE_CIPHERTEXT || f == FORGE_TAG || f == FORGE_NONCE || f == FORGE_TYPE)
 		ok = ok && ctx.stats.auth_fail == 1 &&
 		     ctx.stats.records_ok == s.nrec - 1 && !r.confirms;
 	else
@@ -684,6 +726,58 @@ static bool test_forged(void)
 	for (int f = FORGE_CIPHERTEXT; f <= FORGE_LEN_BAD; f++)
 		for (size_t i = 0; i < ARRAY_SIZE(seglens); i++)
 			ok &= forge_one((enum forge)f, seglens[i]);
+	return ok;
+}
+
+/*
+ * What a hostile peer may also write (selftests/vm/tls_rx_hostile.sh does
+ * it end to end): a header with length 0 or version 3.1 is refused where
+ * it becomes invalid; a forged explicit nonce or content type makes the
+ * tag fail. Either way that segment is not marked and offload goes on.
+ */
+static bool test_forged_header_fields(void)
+{
+	static const size_t seglens[] = { 100000, MSS, 777, 7 };
+	bool ok = true;
+
+	for (int f = FORGE_LEN_ZERO; f <= FORGE_TYPE; f++)
+		for (size_t i = 0; i < ARRAY_SIZE(seglens); i++)
+			ok &= forge_one((enum forge)f, seglens[i]);
+	return ok;
+}
+
+/*
+ * A peer that stops mid-record (in the header, the nonce, the payload or
+ * the tag): the engine verified every complete record, counts no failure
+ * and leaves nothing that is not the plaintext form (checked by feed()).
+ */
+static bool test_cut_short(void)
+{
+	static const size_t sizes[] = { 500, 700, 900, 3000, 2000, 1000 };
+	static const size_t cuts[] = { 2, 9, 100, 2000 + PRE + 3 };
+	struct tls_rx_result res;
+	struct tls_rx_ctx ctx;
+	struct stream s;
+	bool ok = true;
+
+	CHECK(stream_build(&s, sizes, ARRAY_SIZE(sizes), 11), "build");
+	for (size_t c = 0; ok && c < ARRAY_SIZE(cuts); c++) {
+		size_t end = s.off[4] + cuts[c];
+
+		CHECK(rx_new(&ctx, &s, 0), "init");
+		for (size_t a = 0; ok && a < end; a += MSS)
+			ok = feed(&ctx, &s, a, a + MSS < end ? a + MSS : end, &res);
+		if (ok && (ctx.stats.records_ok != 4 || ctx.stats.auth_fail ||
+			   ctx.stats.bad_record)) {
+			printf("# cut at record 4 + %zu: ok %llu auth_fail %llu bad %llu\n",
+			       cuts[c], (unsigned long long)ctx.stats.records_ok,
+			       (unsigned long long)ctx.stats.auth_fail,
+			       (unsigned long long)ctx.stats.bad_record);
+			ok = false;
+		}
+		tls_rx_destroy(&ctx);
+	}
+	stream_free(&s);
 	return ok;
 }
 
@@ -1134,6 +1228,8 @@ BOTH(test_lost_segment_resync)
 BOTH(test_reorder_dup)
 BOTH(test_random_network)
 BOTH(test_forged)
+BOTH(test_forged_header_fields)
+BOTH(test_cut_short)
 BOTH(test_wrong_confirm_refused)
 BOTH(test_undetectable_wrong_confirm)
 BOTH(test_search_plausible_only)
@@ -1157,6 +1253,8 @@ int main(void)
 		CASES(test_reorder_dup),
 		CASES(test_random_network),
 		CASES(test_forged),
+		CASES(test_forged_header_fields),
+		CASES(test_cut_short),
 		CASES(test_wrong_confirm_refused),
 		CASES(test_undetectable_wrong_confirm),
 		CASES(test_search_plausible_only),
