@@ -133,6 +133,19 @@ static struct vport *vports;
 static unsigned int nr_vports;
 static bool verbose;
 /*
+ * Where the data thread's CPU time goes: polls that moved something and
+ * polls that found nothing to do (with the idle sleeps between them), so a
+ * throughput can be divided by the time the device worked rather than the
+ * time it spun waiting. The thread's CPU clock, not the TSC: time the thread
+ * spent preempted on a shared host is nobody's work.
+ */
+static struct {
+	uint64_t work_ns, idle_ns;
+	uint64_t work_polls, idle_polls;
+	uint64_t last_ns;		/* thread CPU clock after the last poll */
+	uint64_t printed;		/* times the counters were printed */
+} poll_acct;
+/*
  * A port's small pool outlasts its peer's backlog: frames parked there and
  * on the wire, a burst of chained TX buffers, the frames being built and
  * the lcore cache. The frame pool outlasts the backlog that pauses TX.
@@ -699,7 +712,7 @@ static unsigned int vport_wire_tick(void)
 	return work;
 }
 
-unsigned int vport_poll(void)
+static unsigned int vport_poll_ports(void)
 {
 	unsigned int i, work = 0;
 
@@ -735,6 +748,37 @@ unsigned int vport_poll(void)
 			work += vport_poll_tx(vp, vid);
 	}
 	return work + vport_wire_tick();
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * One clock read per poll: what the thread spent since the previous poll
+ * ended (this poll, and a sleep or a stats write before it) goes to work
+ * or idle by what this poll found.
+ */
+unsigned int vport_poll(void)
+{
+	unsigned int work = vport_poll_ports();
+	uint64_t now = thread_cpu_ns(), dt = now - poll_acct.last_ns;
+
+	if (!poll_acct.last_ns)
+		dt = 0;
+	poll_acct.last_ns = now;
+	if (work) {
+		poll_acct.work_ns += dt;
+		poll_acct.work_polls++;
+	} else {
+		poll_acct.idle_ns += dt;
+		poll_acct.idle_polls++;
+	}
+	return work;
 }
 
 bool vport_any_running(void)
@@ -1027,6 +1071,17 @@ void vport_free(void)
 	rte_free(rcu);
 }
 
+/* The data thread's own lines: "dev.<name> <value>". */
+static int vport_print_poll_acct(FILE *f)
+{
+	poll_acct.printed++;
+	return fprintf(f, "dev.poll_work_ns %" PRIu64 "\ndev.poll_idle_ns %" PRIu64 "\n"
+		       "dev.polls_work %" PRIu64 "\ndev.polls_idle %" PRIu64 "\n"
+		       "dev.counters_printed %" PRIu64 "\n",
+		       poll_acct.work_ns, poll_acct.idle_ns,
+		       poll_acct.work_polls, poll_acct.idle_polls, poll_acct.printed) < 0 ? -1 : 0;
+}
+
 int vport_print_counters(FILE *f)
 {
 	unsigned int i;
@@ -1042,5 +1097,5 @@ int vport_print_counters(FILE *f)
 		    tls_dev_counters_print(f, vp->dp.id) < 0)
 			return -1;
 	}
-	return 0;
+	return vport_print_poll_acct(f);
 }

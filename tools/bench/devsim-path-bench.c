@@ -23,7 +23,11 @@
  * thread (the devsim process's CPU clock; no other thread of it runs) from the first
  * frame posted to the last delivered. After each repetition `openssl
  * speed -evp CIPHER -bytes RECORD -seconds 1` runs pinned to the same
- * core; the ratio path / speed is taken within the repetition. Writes
+ * core; the ratio path / speed is taken within the repetition. The same
+ * transfers are also rated per second of devsim's polls that did work
+ * (path_*_work: dev.poll_work_ns of its stats file, rewritten on SIGUSR1),
+ * without the empty polls and sleeps of a device waiting for its guests.
+ * Writes
  * path.csv, path-samples.csv, path.json and path.txt to --out DIR, in
  * device.csv's columns (tlsnic-bench merges them into device.*).
  */
@@ -75,7 +79,7 @@ static struct {
 } opt = { .cpu = -1, .guest_cpu = -1, .reps = 5, .mib = 256 };
 
 static char dir[] = "/tmp/devsim-path-bench.XXXXXX";
-static char sock[2][128];
+static char sock[2][128], stats[128];
 static pid_t devsim_pid = -1;
 static FILE *devsim_out;
 static struct rte_mempool *pool, *big_pool;
@@ -90,6 +94,7 @@ static void cleanup(void)
 	}
 	unlink(sock[0]);
 	unlink(sock[1]);
+	unlink(stats);
 	rmdir(dir);
 }
 
@@ -129,6 +134,46 @@ static double devsim_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A "dev.<name> <value>" line of devsim's stats file; -1 if not there. */
+static long long stats_value(const char *name)
+{
+	char line[256], key[128];
+	long long v, found = -1;
+	FILE *f = fopen(stats, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "dev.%127s %lld", key, &v) == 2 && !strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Seconds devsim's data thread spent in polls that moved something
+ * (dev.poll_work_ns): its CPU time without the empty polls it spins
+ * through while it waits for the guests. SIGUSR1 makes devsim rewrite its
+ * stats file at once; wait for the rewrite that follows the signal.
+ */
+static double devsim_work(void)
+{
+	long long seen = stats_value("counters_printed"), now, ns;
+	double end = wall() + 5;
+
+	if (kill(devsim_pid, SIGUSR1))
+		die("cannot signal devsim: %s", strerror(errno));
+	do {
+		now = stats_value("counters_printed");
+		ns = stats_value("poll_work_ns");
+		if (now > seen && ns >= 0)
+			return (double)ns / 1e9;
+		usleep(100);
+	} while (wall() < end);
+	die("devsim did not rewrite %s on SIGUSR1", stats);
+	return 0;
+}
+
 /* ---- The device and the guests ---------------------------------------- */
 
 static void start_devsim(void)
@@ -140,6 +185,7 @@ static void start_devsim(void)
 		die("mkdtemp/pipe: %s", strerror(errno));
 	for (int i = 0; i < 2; i++)
 		snprintf(sock[i], sizeof(sock[i]), "%s/p%d.sock", dir, i);
+	snprintf(stats, sizeof(stats), "%s/stats", dir);
 	devsim_pid = fork();
 	if (devsim_pid < 0)
 		die("fork: %s", strerror(errno));
@@ -155,7 +201,7 @@ static void start_devsim(void)
 		close(fds[0]);
 		close(fds[1]);
 		execl(opt.devsim, opt.devsim, "--socket", sock[0], "--socket", sock[1],
-		      (char *)NULL);
+		      "--stats-file", stats, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -374,7 +420,7 @@ static size_t check_segment(struct rte_mbuf *m, const uint8_t *want, const uint8
 }
 
 struct result {
-	double gbit, cpu_s, wall_s;
+	double gbit, gbit_work, cpu_s, work_s, wall_s;
 	bool lost;
 };
 
@@ -389,9 +435,10 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 	const uint8_t *want = rx_ctx ? s->rx_out : s->wire;
 	size_t step = (size_t)TSO_SEGS * MSS, sent = 0, got = 0;
 	struct rte_mbuf *pkts[BURST];
-	double cpu0, wall0, last_rx;
+	double cpu0, work0, wall0, last_rx;
 	struct result r = { .lost = false };
 
+	work0 = devsim_work();
 	cpu0 = devsim_cpu();
 	wall0 = last_rx = wall();
 	while (got < s->len) {
@@ -434,7 +481,9 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 	}
 	r.cpu_s = devsim_cpu() - cpu0;
 	r.wall_s = wall() - wall0;
+	r.work_s = devsim_work() - work0;
 	r.gbit = (double)s->nrec * (double)s->rec_plain * 8 / r.cpu_s / 1e9;
+	r.gbit_work = (double)s->nrec * (double)s->rec_plain * 8 / r.work_s / 1e9;
 	/* Nothing may come back on port 0's data queue. */
 	if (rte_eth_rx_burst(0, DATA_Q, pkts, BURST))
 		die("frames came back on port 0");
@@ -491,12 +540,15 @@ static double openssl_speed(const char *cipher, size_t bytes)
 
 /* ---- Results ---------------------------------------------------------- */
 
-enum { M_TX, M_TXRX, M_SPEED, NR_METRICS };
-static const char *const metric_names[] = { "path_tx", "path_txrx", "openssl_speed" };
+/* path_*_work: the same transfers per second of polls that did work. */
+enum { M_TX, M_TXRX, M_TX_WORK, M_TXRX_WORK, M_SPEED, NR_METRICS };
+static const char *const metric_names[] = { "path_tx", "path_txrx", "path_tx_work",
+					    "path_txrx_work", "openssl_speed" };
+#define NR_PATH		M_SPEED		/* metrics with a ratio to openssl speed */
 
 struct point {
 	double v[NR_METRICS][MAX_REPS];
-	double cpu[2][MAX_REPS], wallt[2][MAX_REPS];
+	double cpu[2][MAX_REPS], work[2][MAX_REPS], wallt[2][MAX_REPS];
 };
 
 static struct point points[2][ARRAY_SIZE(rec_sizes)];
@@ -555,12 +607,12 @@ static void write_results(void)
 	for (int c = 0; c < 2; c++)
 		for (size_t r = 0; r < ARRAY_SIZE(rec_sizes); r++) {
 			struct point *p = &points[c][r];
-			struct stat3 st[NR_METRICS], rt[2];
-			double ratio[2][MAX_REPS];
+			struct stat3 st[NR_METRICS], rt[NR_PATH];
+			double ratio[NR_PATH][MAX_REPS];
 
 			for (int m = 0; m < NR_METRICS; m++)
 				st[m] = stat3(p->v[m], n);
-			for (int m = 0; m < 2; m++) {
+			for (int m = 0; m < NR_PATH; m++) {
 				for (int i = 0; i < n; i++)
 					ratio[m][i] = p->v[m][i] / p->v[M_SPEED][i];
 				rt[m] = stat3(ratio[m], n);
@@ -598,10 +650,13 @@ static void write_results(void)
 						"{\"median\": %.4f, \"min\": %.4f, \"max\": %.4f}, "
 						"\"devsim_cpu_s\": [", rt[m].med, rt[m].min, rt[m].max);
 					for (int i = 0; i < n; i++)
-						fprintf(js, "%s%.4f", i ? ", " : "", p->cpu[m][i]);
+						fprintf(js, "%s%.4f", i ? ", " : "", p->cpu[m % 2][i]);
+					fprintf(js, "], \"devsim_work_s\": [");
+					for (int i = 0; i < n; i++)
+						fprintf(js, "%s%.4f", i ? ", " : "", p->work[m % 2][i]);
 					fprintf(js, "], \"wall_s\": [");
 					for (int i = 0; i < n; i++)
-						fprintf(js, "%s%.4f", i ? ", " : "", p->wallt[m][i]);
+						fprintf(js, "%s%.4f", i ? ", " : "", p->wallt[m % 2][i]);
 					fprintf(js, "]}");
 				} else {
 					fprintf(js, ", \"reference\": null, \"ratio\": null}");
@@ -613,6 +668,28 @@ static void write_results(void)
 				st[M_TX].max, rt[0].med, rt[0].min, rt[0].max, st[M_TXRX].med,
 				st[M_TXRX].min, st[M_TXRX].max, rt[1].med, rt[1].min, rt[1].max,
 				st[M_SPEED].med, st[M_SPEED].min, st[M_SPEED].max);
+		}
+	fprintf(txt, "\nThe same transfers per second of devsim's polls that did work (without "
+		"the empty polls\nit spins through and the sleeps while it waits for the guests)\n"
+		"%-11s %6s  %22s  %18s  %22s  %18s\n", "cipher", "record", "TX only", "ratio",
+		"TX+RX", "ratio");
+	for (int c = 0; c < 2; c++)
+		for (size_t r = 0; r < ARRAY_SIZE(rec_sizes); r++) {
+			struct point *p = &points[c][r];
+			struct stat3 st[2], rt[2];
+			double ratio[2][MAX_REPS];
+
+			for (int m = 0; m < 2; m++) {
+				st[m] = stat3(p->v[M_TX_WORK + m], n);
+				for (int i = 0; i < n; i++)
+					ratio[m][i] = p->v[M_TX_WORK + m][i] / p->v[M_SPEED][i];
+				rt[m] = stat3(ratio[m], n);
+			}
+			fprintf(txt, "%-11s %5zuK  %6.2f [%6.2f-%6.2f]  %5.2fx [%4.2f-%4.2f]  "
+				"%6.2f [%6.2f-%6.2f]  %5.2fx [%4.2f-%4.2f]\n", cipher_names[c],
+				rec_sizes[r] / 1024, st[0].med, st[0].min, st[0].max, rt[0].med,
+				rt[0].min, rt[0].max, st[1].med, st[1].min, st[1].max, rt[1].med,
+				rt[1].min, rt[1].max);
 		}
 	fprintf(js, "\n]}\n");
 	fclose(csv);
@@ -726,14 +803,17 @@ int main(int argc, char **argv)
 						die("segments lost in 5 transfers in a row");
 
 					p->v[m][i] = res.gbit;
+					p->v[M_TX_WORK + m][i] = res.gbit_work;
 					p->cpu[m][i] = res.cpu_s;
+					p->work[m][i] = res.work_s;
 					p->wallt[m][i] = res.wall_s;
 				}
 				p->v[M_SPEED][i] = openssl_speed(cipher_names[c], rec_sizes[r]);
-				fprintf(stderr, "devsim-path-bench: %s %5zu B rep %d: TX %.2f, TX+RX "
-					"%.2f, openssl speed %.2f Gbit/s\n", cipher_names[c],
-					rec_sizes[r], i + 1, p->v[M_TX][i], p->v[M_TXRX][i],
-					p->v[M_SPEED][i]);
+				fprintf(stderr, "devsim-path-bench: %s %5zu B rep %d: TX %.2f "
+					"(working %.2f), TX+RX %.2f (working %.2f), openssl speed "
+					"%.2f Gbit/s\n", cipher_names[c], rec_sizes[r], i + 1,
+					p->v[M_TX][i], p->v[M_TX_WORK][i], p->v[M_TXRX][i],
+					p->v[M_TXRX_WORK][i], p->v[M_SPEED][i]);
 			}
 			bench_stream_free(&s);
 		}
