@@ -10,12 +10,14 @@
  * data-path thread alone: a device reset is requested by the message thread
  * and carried out by the data path before it next looks at the port.
  */
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -506,6 +508,54 @@ static void vport_quiet_guest(struct vport *vp, int vid, uint32_t enabled)
 	}
 }
 
+/*
+ * Bytes of a chained TX buffer's frame read into the scratch buffer with
+ * its metadata and dump: enough for any Ethernet/VLAN/IP/TCP headers the
+ * device offloads on; frames with more go the linear way.
+ */
+#define TX_HEAD_FRAME	512
+#define TX_CHAIN_MAX	64
+
+/*
+ * A TX buffer rte_vhost chained (past 64 KiB, a TSO frame): its head
+ * (metadata, dump, headers) is read into the scratch buffer, the rest
+ * stays in the mbufs, encrypted in place and segmented from there.
+ * Returns -EAGAIN if it must be linearised.
+ */
+static int vport_tx_chained(struct vport *vp, struct rte_mbuf *m,
+			    const struct dsim_tx_out *out)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m), head_len, off;
+	struct iovec rest[TX_CHAIN_MAX];
+	struct tlsnic_tx_meta meta, copy;
+	const void *mp;
+	unsigned int n = 0;
+	uint8_t *head;
+
+	mp = rte_pktmbuf_read(m, 0, sizeof(meta), &copy);
+	if (!mp)
+		return -EAGAIN;
+	memcpy(&meta, mp, sizeof(meta));
+	head_len = RTE_MIN(len, (uint32_t)(sizeof(meta) + RTE_MIN(le16toh(meta.dump_len),
+								 DSIM_MAX_DUMP_LEN) + TX_HEAD_FRAME));
+	head = (uint8_t *)rte_pktmbuf_read(m, 0, head_len, vp->scratch);
+	/* In the first mbuf itself: then the rest starts right after it. */
+	for (off = 0; m && n < TX_CHAIN_MAX; m = m->next) {
+		uint32_t seg_end = off + m->data_len;
+
+		if (seg_end > head_len && m->data_len) {
+			uint32_t skip = off < head_len ? head_len - off : 0;
+
+			rest[n].iov_base = rte_pktmbuf_mtod_offset(m, uint8_t *, skip);
+			rest[n++].iov_len = m->data_len - skip;
+		}
+		off = seg_end;
+	}
+	if (m)
+		return -EAGAIN;
+	return dsim_tx_process_sg(&vp->dp, head, head_len, rest, n, len, out);
+}
+
 static unsigned int vport_poll_tx(struct vport *vp, int vid)
 {
 	struct wire_batch wb = { .vp = vp };
@@ -534,6 +584,10 @@ static unsigned int vport_poll_tx(struct vport *vp, int vid)
 			buf = rte_pktmbuf_mtod(m, uint8_t *);
 			wb.src = m;
 		} else if (len <= DSIM_MAX_TX_BUF) {
+			if (vport_tx_chained(vp, m, &out) != -EAGAIN) {
+				rte_pktmbuf_free(m);
+				continue;
+			}
 			buf = (uint8_t *)rte_pktmbuf_read(m, 0, len, vp->scratch);
 			vp->dp.cnt.tx_linearized++;
 		} else {

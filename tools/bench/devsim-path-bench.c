@@ -4,7 +4,7 @@
  * natively, against `openssl speed` on the same core.
  *
  *   devsim-path-bench --devsim BIN --out DIR [--cpu N] [--guest-cpu N]
- *                     [--mib N] [--reps N] [--quick]
+ *                     [--mib N] [--reps N] [--quick] [--tso-payload BYTES]
  *
  * Starts tlsnic-devsim pinned to --cpu on two vhost-user sockets (one
  * wired pair) and plays both guests with DPDK's virtio-user PMD on
@@ -75,8 +75,11 @@ static struct {
 	const char *devsim, *out;
 	int cpu, guest_cpu, reps;
 	unsigned int mib;
+	size_t tso_payload;	/* TCP payload bytes per TSO frame */
 	bool quick;
-} opt = { .cpu = -1, .guest_cpu = -1, .reps = 5, .mib = 256 };
+} opt = { .cpu = -1, .guest_cpu = -1, .reps = 5, .mib = 256, .tso_payload = TSO_SEGS * MSS };
+/* The largest IPv4 TSO frame: total length 65,535. */
+#define TSO_PAYLOAD_MAX	(65535 - 20 - 20)
 
 static char dir[] = "/tmp/devsim-path-bench.XXXXXX";
 static char sock[2][128], stats[128];
@@ -337,7 +340,7 @@ static uint32_t get32(const uint8_t *p)
 /* The guest TX buffer of the TSO frame at stream offset off. */
 static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint32_t handle)
 {
-	size_t step = (size_t)TSO_SEGS * MSS, pl = s->len - off < step ? s->len - off : step;
+	size_t step = opt.tso_payload, pl = s->len - off < step ? s->len - off : step;
 	struct tlsnic_tx_meta m = {
 		.flags = htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS),
 		.csum_start = htole16(14 + 20),
@@ -346,12 +349,24 @@ static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint
 		.gso_type = TLSNIC_GSO_TCPV4,
 		.ctx_handle = htole32(handle),
 	};
-	struct rte_mbuf *mb = rte_pktmbuf_alloc(big_pool);
+	struct rte_mbuf *mb = rte_pktmbuf_alloc(big_pool), *tail = NULL;
+	size_t room = mb ? rte_pktmbuf_tailroom(mb) : 0, first;
 	uint8_t *f;
 
 	if (!mb)
 		return NULL;
-	f = (uint8_t *)rte_pktmbuf_append(mb, (uint16_t)(sizeof(m) + HDRS + pl));
+	/* Past one mbuf (--tso-payload): the rest of the payload in a second. */
+	first = sizeof(m) + HDRS + pl <= room ? pl : room - sizeof(m) - HDRS;
+	if (first < pl) {
+		tail = rte_pktmbuf_alloc(big_pool);
+		if (!tail) {
+			rte_pktmbuf_free(mb);
+			return NULL;
+		}
+		memcpy(rte_pktmbuf_append(tail, (uint16_t)(pl - first)), s->plain + off + first,
+		       pl - first);
+	}
+	f = (uint8_t *)rte_pktmbuf_append(mb, (uint16_t)(sizeof(m) + HDRS + first));
 	if (!f)
 		die("TSO frame does not fit an mbuf");
 	memcpy(f, &m, sizeof(m));
@@ -371,7 +386,9 @@ static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint
 	f[46] = 5 << 4;
 	f[47] = 0x18;
 	put16(f + 48, 65535);
-	memcpy(f + HDRS, s->plain + off, pl);
+	memcpy(f + HDRS, s->plain + off, first);
+	if (tail && rte_pktmbuf_chain(mb, tail))
+		die("cannot chain a TSO frame");
 	return mb;
 }
 
@@ -433,7 +450,7 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 	uint32_t tx_handle = ctx_create(0, TLSNIC_DIR_TX, s);
 	uint32_t rx_handle = rx_ctx ? ctx_create(1, TLSNIC_DIR_RX, s) : 0;
 	const uint8_t *want = rx_ctx ? s->rx_out : s->wire;
-	size_t step = (size_t)TSO_SEGS * MSS, sent = 0, got = 0;
+	size_t step = opt.tso_payload, sent = 0, got = 0;
 	struct rte_mbuf *pkts[BURST];
 	double cpu0, work0, wall0, last_rx;
 	struct result r = { .lost = false };
@@ -466,7 +483,9 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 		for (i = 0; i < n; i++) {
 			size_t end = check_segment(pkts[i], want, s->wire, s->len, got, rx_ctx, rx_handle);
 
-			r.lost |= end - got > MSS || (end - got < MSS && end != s->len);
+			/* Short segments end a TSO frame or the stream. */
+			r.lost |= end - got > MSS ||
+				  (end - got < MSS && end != s->len && end % step);
 			got = end;
 			rte_pktmbuf_free(pkts[i]);
 		}
@@ -597,8 +616,9 @@ static void write_results(void)
 		"ratio_median,ratio_min,ratio_max\n");
 	fprintf(smp, "metric,cipher,record_bytes,rep,value,unit,reference,ratio\n");
 	fprintf(js, "{\"params\": {\"mib\": %u, \"reps\": %d, \"devsim_cpu\": %d, "
-		"\"guest_cpu\": %d, \"mss\": %d, \"tso_segments\": %d},\n \"results\": [\n",
-		opt.mib, n, opt.cpu, opt.guest_cpu, MSS, TSO_SEGS);
+		"\"guest_cpu\": %d, \"mss\": %d, \"tso_segments\": %zu, \"tso_payload\": %zu},\n"
+		" \"results\": [\n", opt.mib, n, opt.cpu, opt.guest_cpu, MSS,
+		(opt.tso_payload + MSS - 1) / MSS, opt.tso_payload);
 	fprintf(txt, "\nWhole data path through virtio-user ports (devsim on CPU %d, guests on "
 		"CPU %d; %u MiB per point, %d reps),\nGbit/s of record plaintext per CPU second "
 		"of devsim's data thread; ratio to openssl speed -evp at the record size\n"
@@ -701,7 +721,7 @@ static void write_results(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: devsim-path-bench --devsim BIN --out DIR [--cpu N] "
-		"[--guest-cpu N] [--mib N] [--reps N] [--quick]\n");
+		"[--guest-cpu N] [--mib N] [--reps N] [--quick] [--tso-payload BYTES]\n");
 	exit(2);
 }
 
@@ -715,6 +735,7 @@ int main(int argc, char **argv)
 		{ "mib", required_argument, NULL, 'm' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "tso-payload", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char lcore[16], prefix[64], vdev[2][200], runtime_dir[256];
@@ -734,6 +755,7 @@ int main(int argc, char **argv)
 		case 'm': opt.mib = (unsigned int)atoi(optarg); mib_set = true; break;
 		case 'r': opt.reps = atoi(optarg); reps_set = true; break;
 		case 'q': opt.quick = true; break;
+		case 't': opt.tso_payload = (size_t)atol(optarg); break;
 		default: usage();
 		}
 	}
@@ -745,8 +767,10 @@ int main(int argc, char **argv)
 		if (!reps_set)
 			opt.reps = 3;
 	}
-	if (opt.reps < 1 || opt.reps > MAX_REPS || opt.mib < 1 || opt.mib > 4096)
-		die("--reps 1..%d, --mib 1..4096", MAX_REPS);
+	if (opt.reps < 1 || opt.reps > MAX_REPS || opt.mib < 1 || opt.mib > 4096 ||
+	    opt.tso_payload < MSS || opt.tso_payload > TSO_PAYLOAD_MAX)
+		die("--reps 1..%d, --mib 1..4096, --tso-payload %d..%d", MAX_REPS, MSS,
+		    TSO_PAYLOAD_MAX);
 	if (sched_getaffinity(0, sizeof(allowed), &allowed))
 		die("sched_getaffinity");
 	if (opt.cpu < 0)
