@@ -27,6 +27,7 @@
 #include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 #include <rte_vhost.h>
 
 #include "cmd.h"
@@ -509,6 +510,23 @@ static void vport_quiet_guest(struct vport *vp, int vid, uint32_t enabled)
 }
 
 /*
+ * Free mbufs of a port's pool, looked at on every poll:
+ * rte_mempool_avail_count() walks the cache of every possible lcore
+ * (RTE_MAX_LCORE), but only the data thread, the one lcore, has a cache.
+ * With ring-based pool ops (DPDK's default) the rest is the ring's count.
+ */
+static unsigned int pool_free_count(struct rte_mempool *mp)
+{
+	const struct rte_mempool_ops *ops = rte_mempool_get_ops(mp->ops_index);
+	struct rte_mempool_cache *c;
+
+	if (strncmp(ops->name, "ring_", 5))
+		return rte_mempool_avail_count(mp);
+	c = rte_mempool_default_cache(mp, rte_lcore_id());
+	return rte_ring_count(mp->pool_data) + (c ? c->len : 0);
+}
+
+/*
  * Bytes of a chained TX buffer's frame read into the scratch buffer with
  * its metadata and dump: enough for any Ethernet/VLAN/IP/TCP headers the
  * device offloads on; frames with more go the linear way.
@@ -568,7 +586,7 @@ static unsigned int vport_poll_tx(struct vport *vp, int vid)
 	unsigned int i, n;
 
 	/* Guest buffers stay in its ring until the port has mbufs again. */
-	if (rte_mempool_avail_count(vp->pool) < BURST) {
+	if (pool_free_count(vp->pool) < BURST) {
 		vp->dp.cnt.tx_pool_empty++;
 		return 0;
 	}
