@@ -68,7 +68,9 @@
  *   buffer (EXTBUF, freed with the mbuf) to a dequeued TX buffer that does
  *   not fit, so a small frame (an ACK) takes a small buffer, a TSO frame a
  *   linear buffer of its size for the time it is processed; past 64 KiB
- *   (buf_len is 16 bits) it is chained and flattened in a scratch buffer.
+ *   (buf_len is 16 bits) it is chained: a TSO frame is then encrypted and
+ *   segmented in place in the chain (vport_tx_chained()), anything else
+ *   flattened in a scratch buffer.
  *   The pool holds the peer's whole RX backlog and what is on the wire, so
  *   the port's own TX and commands keep going when the peer stalls.
  * - a pool of frame-sized mbufs for the larger frames it builds or copies
