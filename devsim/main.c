@@ -55,12 +55,14 @@ struct options {
 	bool verbose;
 };
 
-static volatile sig_atomic_t quit;
+static volatile sig_atomic_t quit, stats_now;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	quit = 1;
+	if (sig == SIGUSR1)
+		stats_now = 1;
+	else
+		quit = 1;
 }
 
 static void usage(FILE *f)
@@ -70,7 +72,8 @@ static void usage(FILE *f)
 		"  --socket PATH       vhost-user server socket of the next port; ports\n"
 		"                      2k and 2k+1 are wired to each other\n"
 		"  --max-contexts N    TLS contexts per port (default %u, max %u)\n"
-		"  --stats-file FILE   rewrite FILE with the counters once a second\n"
+		"  --stats-file FILE   rewrite FILE with the counters once a second,\n"
+		"                      and at once on SIGUSR1\n"
 		"  --cmd-delay-ms N    hold every reply to a context command back N ms\n"
 		"                      (IDENTIFY is answered at once; cmd_delayed)\n"
 		"  --cmd-stall-file PATH\n"
@@ -418,7 +421,8 @@ static void run(const struct options *o)
 					   sleep_us * 2 : IDLE_SLEEP_MAX_US;
 		}
 		/* The clock is cheap (vDSO) but not free: look every 1024 passes. */
-		if (o->stats_file && !(idle & 1023) && now_ns() >= next_stats) {
+		if (o->stats_file && (stats_now || (!(idle & 1023) && now_ns() >= next_stats))) {
+			stats_now = 0;
 			/* Counters of captured frames move when the file is written. */
 			vport_capture_flush();
 			write_stats_file(o->stats_file);
@@ -443,6 +447,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	/* A guest going away mid-write must not kill the device. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Short idle sleeps are only short with a small timer slack. */

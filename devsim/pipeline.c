@@ -18,6 +18,7 @@
 #define TX_F_KNOWN	(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS | \
 			 TLSNIC_TX_F_TLS_RESYNC)
 #define TCP_CSUM_OFF	16
+#define MIN_U32(a, b)	((uint32_t)((a) < (b) ? (a) : (b)))
 
 static int tx_drop(uint64_t *counter)
 {
@@ -169,6 +170,80 @@ int dsim_tx_process(struct dsim_port *p, uint8_t *buf, size_t len,
 	p->cnt.tx_csum++;
 	dsim_wire_send(p, out, frame, flen);
 	return 1;
+}
+
+/* Pieces of a chained TX buffer after its head: at most this many. */
+#define TX_SG_MAX	64
+
+int dsim_tx_process_sg(struct dsim_port *p, uint8_t *head, size_t head_len,
+		       const struct iovec *rest, unsigned int rest_cnt, size_t len,
+		       const struct dsim_tx_out *out)
+{
+	struct iovec pay[TX_SG_MAX + 1];
+	struct dsim_frame_info fi;
+	struct dsim_tx_req req;
+	uint32_t hdr_len, want, got;
+	size_t flen, in_head;
+	unsigned int i, n = 0;
+	uint8_t *frame;
+	int ret;
+
+	if (head_len > len || rest_cnt > TX_SG_MAX)
+		return -EAGAIN;
+	ret = tx_meta_check(p, head, len, &req);
+	if (ret)
+		return ret;
+	/* The dump, the headers and what else the head holds. */
+	if (sizeof(struct tlsnic_tx_meta) + req.dump_len + DSIM_ETH_HLEN > head_len)
+		return -EAGAIN;
+	frame = head + sizeof(struct tlsnic_tx_meta) + req.dump_len;
+	flen = len - sizeof(struct tlsnic_tx_meta) - req.dump_len;
+	in_head = head_len - sizeof(struct tlsnic_tx_meta) - req.dump_len;
+	if (flen > ((req.flags & TLSNIC_TX_F_TSO) ? DSIM_MAX_TSO_FRAME : DSIM_MAX_FRAME))
+		return tx_drop(&p->cnt.drop_frame_len);
+	/* Only TSO frames are this long; the rest goes the linear way. */
+	if (!(req.flags & TLSNIC_TX_F_TSO) ||
+	    ((req.flags & TLSNIC_TX_F_TLS) && (!p->tls || !p->tls->tx_sg)))
+		return -EAGAIN;
+	/*
+	 * The parser reads headers in order, so one that ends inside the
+	 * head read nothing past it; anything else is parsed linearised.
+	 */
+	if (dsim_frame_parse(frame, flen, &fi) != DSIM_FRAME_OK || fi.fragment ||
+	    fi.l4_proto != DSIM_IPPROTO_TCP)
+		return -EAGAIN;
+	hdr_len = fi.l4_off + fi.l4_hlen;
+	if (hdr_len > in_head)
+		return -EAGAIN;
+	ret = tx_csum_check(p, &req, &fi, flen);
+	if (!ret)
+		ret = tx_tso_check(p, &req, &fi);
+	if (ret)
+		return ret;
+
+	/* The TCP payload: the rest of the head, then the pieces. */
+	want = fi.l3_end - hdr_len;
+	got = 0;
+	if (in_head > hdr_len) {
+		pay[n].iov_base = frame + hdr_len;
+		pay[n].iov_len = MIN_U32(in_head - hdr_len, want);
+		got += (uint32_t)pay[n++].iov_len;
+	}
+	for (i = 0; i < rest_cnt && got < want; i++) {
+		pay[n].iov_base = rest[i].iov_base;
+		pay[n].iov_len = MIN_U32(rest[i].iov_len, want - got);
+		got += (uint32_t)pay[n++].iov_len;
+	}
+	if (got != want)
+		return tx_drop(&p->cnt.drop_frame_len);
+
+	if (req.flags & TLSNIC_TX_F_TLS) {
+		ret = p->tls->tx_sg(p, &req, frame, &fi, pay, n);
+		if (ret)
+			return ret;
+	}
+	ret = dsim_tso_segment_iov(p, frame, &fi, req.mss, pay, n, out);
+	return ret ? ret : -ENOBUFS;
 }
 
 /* Returns 1 if the sum over an L4 packet with its pseudo-header verifies. */

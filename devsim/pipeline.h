@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "port.h"
 
@@ -36,6 +37,18 @@ struct dsim_tx_req {
  */
 int dsim_tx_process(struct dsim_port *p, uint8_t *buf, size_t len,
 		    const struct dsim_tx_out *out);
+
+/*
+ * The same for a buffer in pieces (a chained guest buffer): head holds its
+ * first head_len bytes (metadata, dump and frame headers; writable), rest
+ * the following ones, len bytes in all. A TSO frame whose headers are in
+ * the head is encrypted in place in the pieces and segmented from them,
+ * with no copy of the whole. Returns -EAGAIN, having counted nothing, for
+ * a buffer that must be linearised and given to dsim_tx_process() instead.
+ */
+int dsim_tx_process_sg(struct dsim_port *p, uint8_t *head, size_t head_len,
+		       const struct iovec *rest, unsigned int rest_cnt, size_t len,
+		       const struct dsim_tx_out *out);
 
 /*
  * Processes a frame arriving from the wire for the guest of port p: fills

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "counters.h"
 #include "ctx.h"
@@ -77,6 +78,14 @@ struct dsim_tls_ops {
 	/* Encrypts the frame in place before checksum/TSO; < 0 drops it. */
 	int (*tx)(struct dsim_port *p, const struct dsim_tx_req *req,
 		  uint8_t *frame, uint32_t len, const struct dsim_frame_info *fi);
+	/*
+	 * The same for a frame whose headers are in frame and whose TCP
+	 * payload is in pieces (a chained buffer): pay holds exactly fi's
+	 * payload. Optional: without it such frames are linearised first.
+	 */
+	int (*tx_sg)(struct dsim_port *p, const struct dsim_tx_req *req,
+		     const uint8_t *frame, const struct dsim_frame_info *fi,
+		     const struct iovec *pay, unsigned int pay_cnt);
 	/*
 	 * Decrypts a received TCP frame (headers parsed, checksums verified:
 	 * meta holds CSUM_OK or not) in place and updates meta.

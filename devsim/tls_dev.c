@@ -289,9 +289,14 @@ static int tls_dev_count_err(struct dsim_port *p, struct tls_dev_counters *c,
 	return err;
 }
 
-static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
-		      uint8_t *frame, uint32_t len,
-		      const struct dsim_frame_info *fi)
+/*
+ * The headers are in frame (checked against len, the whole frame's
+ * length); the payload in pay, pay_cnt pieces.
+ */
+static int tls_dev_tx_iov(struct dsim_port *p, const struct dsim_tx_req *req,
+			  const uint8_t *frame, uint32_t len,
+			  const struct dsim_frame_info *fi,
+			  const struct iovec *pay, unsigned int pay_cnt)
 {
 	struct tls_dev_counters *c = port_cnt(p);
 	struct tls_tx_resync rs, *rsp = NULL;
@@ -332,7 +337,7 @@ static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
 	tcp_seq = dsim_get_be32(frame + fi->l4_off + 4);
 	if (tls_dev_inject_fail(p, ctx->engine, tcp_seq, rsp))
 		return tls_dev_count_err(p, c, ctx, tcp_seq, -ECANCELED);
-	ret = tls_tx_process(ctx->engine, tcp_seq, frame + pay_off, pay_len, rsp);
+	ret = tls_tx_process_iov(ctx->engine, tcp_seq, pay, pay_cnt, rsp);
 	if (ret < 0)
 		return tls_dev_count_err(p, c, ctx, tcp_seq, ret);
 	if (ret & TLS_TX_R_BYPASS) {
@@ -354,11 +359,32 @@ static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
 	return 0;
 }
 
+static int tls_dev_tx(struct dsim_port *p, const struct dsim_tx_req *req,
+		      uint8_t *frame, uint32_t len,
+		      const struct dsim_frame_info *fi)
+{
+	uint32_t pay_off = fi->l4_off + fi->l4_hlen;
+	struct iovec pay = { .iov_base = frame + pay_off };
+
+	/* Checked again below, with the counter. */
+	if (pay_off <= fi->l3_end)
+		pay.iov_len = fi->l3_end - pay_off;
+	return tls_dev_tx_iov(p, req, frame, len, fi, &pay, 1);
+}
+
+static int tls_dev_tx_sg(struct dsim_port *p, const struct dsim_tx_req *req,
+			 const uint8_t *frame, const struct dsim_frame_info *fi,
+			 const struct iovec *pay, unsigned int pay_cnt)
+{
+	return tls_dev_tx_iov(p, req, frame, fi->l3_end, fi, pay, pay_cnt);
+}
+
 const struct dsim_tls_ops tls_dev_tx_ops = {
 	.caps = TLSNIC_CAP_TLS_TX | TLSNIC_CAP_TX_DROP_EVENT,
 	.ctx_init = tls_dev_ctx_init,
 	.ctx_release = tls_dev_ctx_release,
 	.tx = tls_dev_tx,
+	.tx_sg = tls_dev_tx_sg,
 };
 
 const struct dsim_tls_ops tls_dev_ops = {
@@ -367,6 +393,7 @@ const struct dsim_tls_ops tls_dev_ops = {
 	.ctx_init = tls_dev_ctx_init,
 	.ctx_release = tls_dev_ctx_release,
 	.tx = tls_dev_tx,
+	.tx_sg = tls_dev_tx_sg,
 	.rx = tls_rx_dev_rx,
 	.rx_resync = tls_rx_dev_resync,
 };

@@ -8,6 +8,7 @@
  * the first.
  */
 #include <string.h>
+#include <sys/uio.h>
 
 #include "csum.h"
 #include "pipeline.h"
@@ -47,9 +48,30 @@ void dsim_l4_csum_fill(uint8_t *frame, const struct dsim_frame_info *fi)
 	dsim_put_be16(l4 + off, csum);
 }
 
-int dsim_tso_segment(struct dsim_port *p, const uint8_t *frame,
-		     const struct dsim_frame_info *fi, uint16_t mss,
-		     const struct dsim_tx_out *out)
+/* Copies n payload bytes from piece *it, offset *off, on; moves both on. */
+static void iov_gather(uint8_t *dst, const struct iovec **it, size_t *off, size_t n)
+{
+	while (n) {
+		const struct iovec *v = *it;
+		size_t k = v->iov_len - *off;
+
+		if (k > n)
+			k = n;
+		memcpy(dst, (const uint8_t *)v->iov_base + *off, k);
+		dst += k;
+		n -= k;
+		*off += k;
+		if (*off == v->iov_len) {
+			(*it)++;
+			*off = 0;
+		}
+	}
+}
+
+int dsim_tso_segment_iov(struct dsim_port *p, const uint8_t *frame,
+			 const struct dsim_frame_info *fi, uint16_t mss,
+			 const struct iovec *pay, unsigned int pay_cnt,
+			 const struct dsim_tx_out *out)
 {
 	uint32_t hdr_len = fi->l4_off + fi->l4_hlen;
 	uint32_t payload_len = fi->l3_end - hdr_len;
@@ -59,8 +81,13 @@ int dsim_tso_segment(struct dsim_port *p, const uint8_t *frame,
 	uint16_t ip_id = dsim_get_be16(frame + fi->l3_off + 4);
 	uint8_t flags = tcp[TCP_FLAGS_OFF];
 	struct dsim_frame_info sfi = *fi;
+	const struct iovec *it = pay;
+	size_t it_off = 0;
 	uint32_t i, off = 0;
 
+	/* Empty pieces first: the gather never stops on one. */
+	while (it < pay + pay_cnt && !it->iov_len)
+		it++;
 	p->cnt.tx_tso_frames++;
 	for (i = 0; i < nr_segs; i++, off += mss) {
 		uint32_t seg_len = payload_len - off < mss ? payload_len - off : mss;
@@ -72,7 +99,7 @@ int dsim_tso_segment(struct dsim_port *p, const uint8_t *frame,
 			return (int)i;
 		}
 		memcpy(seg, frame, hdr_len);
-		memcpy(seg + hdr_len, frame + hdr_len + off, seg_len);
+		iov_gather(seg + hdr_len, &it, &it_off, seg_len);
 		l3 = seg + fi->l3_off;
 		th = seg + fi->l4_off;
 		sfi.l3_end = hdr_len + seg_len;
@@ -94,4 +121,17 @@ int dsim_tso_segment(struct dsim_port *p, const uint8_t *frame,
 		dsim_wire_send(p, out, seg, sfi.l3_end);
 	}
 	return (int)nr_segs;
+}
+
+int dsim_tso_segment(struct dsim_port *p, const uint8_t *frame,
+		     const struct dsim_frame_info *fi, uint16_t mss,
+		     const struct dsim_tx_out *out)
+{
+	uint32_t hdr_len = fi->l4_off + fi->l4_hlen;
+	const struct iovec pay = {
+		.iov_base = (void *)(frame + hdr_len),
+		.iov_len = fi->l3_end - hdr_len,
+	};
+
+	return dsim_tso_segment_iov(p, frame, fi, mss, &pay, 1, out);
 }

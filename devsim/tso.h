@@ -4,6 +4,7 @@
 #define DSIM_TSO_H
 
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "frame.h"
 #include "port.h"
@@ -20,6 +21,16 @@
 int dsim_tso_segment(struct dsim_port *p, const uint8_t *frame,
 		     const struct dsim_frame_info *fi, uint16_t mss,
 		     const struct dsim_tx_out *out);
+
+/*
+ * The same with the payload in pieces (a chained TX buffer, encrypted in
+ * place): pay holds at least fi's payload length, in order; the headers
+ * are frame's. Each segment is gathered from the pieces.
+ */
+int dsim_tso_segment_iov(struct dsim_port *p, const uint8_t *frame,
+			 const struct dsim_frame_info *fi, uint16_t mss,
+			 const struct iovec *pay, unsigned int pay_cnt,
+			 const struct dsim_tx_out *out);
 
 /*
  * Computes and stores the full TCP or UDP checksum of a parsed frame

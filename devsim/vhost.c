@@ -10,12 +10,14 @@
  * data-path thread alone: a device reset is requested by the message thread
  * and carried out by the data path before it next looks at the port.
  */
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -25,6 +27,7 @@
 #include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 #include <rte_vhost.h>
 
 #include "cmd.h"
@@ -65,7 +68,9 @@
  *   buffer (EXTBUF, freed with the mbuf) to a dequeued TX buffer that does
  *   not fit, so a small frame (an ACK) takes a small buffer, a TSO frame a
  *   linear buffer of its size for the time it is processed; past 64 KiB
- *   (buf_len is 16 bits) it is chained and flattened in a scratch buffer.
+ *   (buf_len is 16 bits) it is chained: a TSO frame is then encrypted and
+ *   segmented in place in the chain (vport_tx_chained()), anything else
+ *   flattened in a scratch buffer.
  *   The pool holds the peer's whole RX backlog and what is on the wire, so
  *   the port's own TX and commands keep going when the peer stalls.
  * - a pool of frame-sized mbufs for the larger frames it builds or copies
@@ -134,6 +139,19 @@ struct wire_batch {
 static struct vport *vports;
 static unsigned int nr_vports;
 static bool verbose;
+/*
+ * Where the data thread's CPU time goes: polls that moved something and
+ * polls that found nothing to do (with the idle sleeps between them), so a
+ * throughput can be divided by the time the device worked rather than the
+ * time it spun waiting. The thread's CPU clock, not the TSC: time the thread
+ * spent preempted on a shared host is nobody's work.
+ */
+static struct {
+	uint64_t work_ns, idle_ns;
+	uint64_t work_polls, idle_polls;
+	uint64_t last_ns;		/* thread CPU clock after the last poll */
+	uint64_t printed;		/* times the counters were printed */
+} poll_acct;
 /*
  * A port's small pool outlasts its peer's backlog: frames parked there and
  * on the wire, a burst of chained TX buffers, the frames being built and
@@ -498,6 +516,71 @@ static void vport_quiet_guest(struct vport *vp, int vid, uint32_t enabled)
 	}
 }
 
+/*
+ * Free mbufs of a port's pool, looked at on every poll:
+ * rte_mempool_avail_count() walks the cache of every possible lcore
+ * (RTE_MAX_LCORE), but only the data thread, the one lcore, has a cache.
+ * With ring-based pool ops (DPDK's default) the rest is the ring's count.
+ */
+static unsigned int pool_free_count(struct rte_mempool *mp)
+{
+	const struct rte_mempool_ops *ops = rte_mempool_get_ops(mp->ops_index);
+	struct rte_mempool_cache *c;
+
+	if (strncmp(ops->name, "ring_", 5))
+		return rte_mempool_avail_count(mp);
+	c = rte_mempool_default_cache(mp, rte_lcore_id());
+	return rte_ring_count(mp->pool_data) + (c ? c->len : 0);
+}
+
+/*
+ * Bytes of a chained TX buffer's frame read into the scratch buffer with
+ * its metadata and dump: enough for any Ethernet/VLAN/IP/TCP headers the
+ * device offloads on; frames with more go the linear way.
+ */
+#define TX_HEAD_FRAME	512
+#define TX_CHAIN_MAX	64
+
+/*
+ * A TX buffer rte_vhost chained (past 64 KiB, a TSO frame): its head
+ * (metadata, dump, headers) is read into the scratch buffer, the rest
+ * stays in the mbufs, encrypted in place and segmented from there.
+ * Returns -EAGAIN if it must be linearised.
+ */
+static int vport_tx_chained(struct vport *vp, struct rte_mbuf *m,
+			    const struct dsim_tx_out *out)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m), head_len, off;
+	struct iovec rest[TX_CHAIN_MAX];
+	struct tlsnic_tx_meta meta, copy;
+	const void *mp;
+	unsigned int n = 0;
+	uint8_t *head;
+
+	mp = rte_pktmbuf_read(m, 0, sizeof(meta), &copy);
+	if (!mp)
+		return -EAGAIN;
+	memcpy(&meta, mp, sizeof(meta));
+	head_len = RTE_MIN(len, (uint32_t)(sizeof(meta) + RTE_MIN(le16toh(meta.dump_len),
+								 DSIM_MAX_DUMP_LEN) + TX_HEAD_FRAME));
+	head = (uint8_t *)rte_pktmbuf_read(m, 0, head_len, vp->scratch);
+	/* In the first mbuf itself: then the rest starts right after it. */
+	for (off = 0; m && n < TX_CHAIN_MAX; m = m->next) {
+		uint32_t seg_end = off + m->data_len;
+
+		if (seg_end > head_len && m->data_len) {
+			uint32_t skip = off < head_len ? head_len - off : 0;
+
+			rest[n].iov_base = rte_pktmbuf_mtod_offset(m, uint8_t *, skip);
+			rest[n++].iov_len = m->data_len - skip;
+		}
+		off = seg_end;
+	}
+	if (m)
+		return -EAGAIN;
+	return dsim_tx_process_sg(&vp->dp, head, head_len, rest, n, len, out);
+}
+
 static unsigned int vport_poll_tx(struct vport *vp, int vid)
 {
 	struct wire_batch wb = { .vp = vp };
@@ -510,7 +593,7 @@ static unsigned int vport_poll_tx(struct vport *vp, int vid)
 	unsigned int i, n;
 
 	/* Guest buffers stay in its ring until the port has mbufs again. */
-	if (rte_mempool_avail_count(vp->pool) < BURST) {
+	if (pool_free_count(vp->pool) < BURST) {
 		vp->dp.cnt.tx_pool_empty++;
 		return 0;
 	}
@@ -526,6 +609,10 @@ static unsigned int vport_poll_tx(struct vport *vp, int vid)
 			buf = rte_pktmbuf_mtod(m, uint8_t *);
 			wb.src = m;
 		} else if (len <= DSIM_MAX_TX_BUF) {
+			if (vport_tx_chained(vp, m, &out) != -EAGAIN) {
+				rte_pktmbuf_free(m);
+				continue;
+			}
 			buf = (uint8_t *)rte_pktmbuf_read(m, 0, len, vp->scratch);
 			vp->dp.cnt.tx_linearized++;
 		} else {
@@ -704,7 +791,7 @@ static unsigned int vport_wire_tick(void)
 	return work;
 }
 
-unsigned int vport_poll(void)
+static unsigned int vport_poll_ports(void)
 {
 	unsigned int i, work = 0;
 
@@ -748,6 +835,37 @@ unsigned int vport_poll(void)
 			work += vport_poll_tx(vp, vid);
 	}
 	return work + vport_wire_tick();
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * One clock read per poll: what the thread spent since the previous poll
+ * ended (this poll, and a sleep or a stats write before it) goes to work
+ * or idle by what this poll found.
+ */
+unsigned int vport_poll(void)
+{
+	unsigned int work = vport_poll_ports();
+	uint64_t now = thread_cpu_ns(), dt = now - poll_acct.last_ns;
+
+	if (!poll_acct.last_ns)
+		dt = 0;
+	poll_acct.last_ns = now;
+	if (work) {
+		poll_acct.work_ns += dt;
+		poll_acct.work_polls++;
+	} else {
+		poll_acct.idle_ns += dt;
+		poll_acct.idle_polls++;
+	}
+	return work;
 }
 
 bool vport_any_running(void)
@@ -1040,6 +1158,17 @@ void vport_free(void)
 	rte_free(rcu);
 }
 
+/* The data thread's own lines: "dev.<name> <value>". */
+static int vport_print_poll_acct(FILE *f)
+{
+	poll_acct.printed++;
+	return fprintf(f, "dev.poll_work_ns %" PRIu64 "\ndev.poll_idle_ns %" PRIu64 "\n"
+		       "dev.polls_work %" PRIu64 "\ndev.polls_idle %" PRIu64 "\n"
+		       "dev.counters_printed %" PRIu64 "\n",
+		       poll_acct.work_ns, poll_acct.idle_ns,
+		       poll_acct.work_polls, poll_acct.idle_polls, poll_acct.printed) < 0 ? -1 : 0;
+}
+
 int vport_print_counters(FILE *f)
 {
 	unsigned int i;
@@ -1055,5 +1184,5 @@ int vport_print_counters(FILE *f)
 		    tls_dev_counters_print(f, vp->dp.id) < 0)
 			return -1;
 	}
-	return 0;
+	return vport_print_poll_acct(f);
 }

@@ -50,7 +50,11 @@ void vport_free(void);
  * itself every DSIM_PCAP_FLUSH_NS). Data-path thread.
  */
 void vport_capture_flush(void);
-/* Prints every port's counters; data-path thread (or after vport_stop). */
+/*
+ * Prints every port's counters, then the data thread's time in polls that
+ * did work and in empty ones (dev.poll_work_ns, dev.poll_idle_ns);
+ * data-path thread (or after vport_stop).
+ */
 int vport_print_counters(FILE *f);
 
 #endif /* DSIM_VHOST_H */

@@ -4,7 +4,7 @@
  * natively, against `openssl speed` on the same core.
  *
  *   devsim-path-bench --devsim BIN --out DIR [--cpu N] [--guest-cpu N]
- *                     [--mib N] [--reps N] [--quick]
+ *                     [--mib N] [--reps N] [--quick] [--tso-payload BYTES]
  *
  * Starts tlsnic-devsim pinned to --cpu on two vhost-user sockets (one
  * wired pair) and plays both guests with DPDK's virtio-user PMD on
@@ -23,7 +23,11 @@
  * thread (the devsim process's CPU clock; no other thread of it runs) from the first
  * frame posted to the last delivered. After each repetition `openssl
  * speed -evp CIPHER -bytes RECORD -seconds 1` runs pinned to the same
- * core; the ratio path / speed is taken within the repetition. Writes
+ * core; the ratio path / speed is taken within the repetition. The same
+ * transfers are also rated per second of devsim's polls that did work
+ * (path_*_work: dev.poll_work_ns of its stats file, rewritten on SIGUSR1),
+ * without the empty polls and sleeps of a device waiting for its guests.
+ * Writes
  * path.csv, path-samples.csv, path.json and path.txt to --out DIR, in
  * device.csv's columns (tlsnic-bench merges them into device.*).
  */
@@ -71,11 +75,14 @@ static struct {
 	const char *devsim, *out;
 	int cpu, guest_cpu, reps;
 	unsigned int mib;
+	size_t tso_payload;	/* TCP payload bytes per TSO frame */
 	bool quick;
-} opt = { .cpu = -1, .guest_cpu = -1, .reps = 5, .mib = 256 };
+} opt = { .cpu = -1, .guest_cpu = -1, .reps = 5, .mib = 256, .tso_payload = TSO_SEGS * MSS };
+/* The largest IPv4 TSO frame: total length 65,535. */
+#define TSO_PAYLOAD_MAX	(65535 - 20 - 20)
 
 static char dir[] = "/tmp/devsim-path-bench.XXXXXX";
-static char sock[2][128];
+static char sock[2][128], stats[128];
 static pid_t devsim_pid = -1;
 static FILE *devsim_out;
 static struct rte_mempool *pool, *big_pool;
@@ -90,6 +97,7 @@ static void cleanup(void)
 	}
 	unlink(sock[0]);
 	unlink(sock[1]);
+	unlink(stats);
 	rmdir(dir);
 }
 
@@ -129,6 +137,46 @@ static double devsim_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A "dev.<name> <value>" line of devsim's stats file; -1 if not there. */
+static long long stats_value(const char *name)
+{
+	char line[256], key[128];
+	long long v, found = -1;
+	FILE *f = fopen(stats, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "dev.%127s %lld", key, &v) == 2 && !strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Seconds devsim's data thread spent in polls that moved something
+ * (dev.poll_work_ns): its CPU time without the empty polls it spins
+ * through while it waits for the guests. SIGUSR1 makes devsim rewrite its
+ * stats file at once; wait for the rewrite that follows the signal.
+ */
+static double devsim_work(void)
+{
+	long long seen = stats_value("counters_printed"), now, ns;
+	double end = wall() + 5;
+
+	if (kill(devsim_pid, SIGUSR1))
+		die("cannot signal devsim: %s", strerror(errno));
+	do {
+		now = stats_value("counters_printed");
+		ns = stats_value("poll_work_ns");
+		if (now > seen && ns >= 0)
+			return (double)ns / 1e9;
+		usleep(100);
+	} while (wall() < end);
+	die("devsim did not rewrite %s on SIGUSR1", stats);
+	return 0;
+}
+
 /* ---- The device and the guests ---------------------------------------- */
 
 static void start_devsim(void)
@@ -140,6 +188,7 @@ static void start_devsim(void)
 		die("mkdtemp/pipe: %s", strerror(errno));
 	for (int i = 0; i < 2; i++)
 		snprintf(sock[i], sizeof(sock[i]), "%s/p%d.sock", dir, i);
+	snprintf(stats, sizeof(stats), "%s/stats", dir);
 	devsim_pid = fork();
 	if (devsim_pid < 0)
 		die("fork: %s", strerror(errno));
@@ -155,7 +204,7 @@ static void start_devsim(void)
 		close(fds[0]);
 		close(fds[1]);
 		execl(opt.devsim, opt.devsim, "--socket", sock[0], "--socket", sock[1],
-		      (char *)NULL);
+		      "--stats-file", stats, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -291,7 +340,7 @@ static uint32_t get32(const uint8_t *p)
 /* The guest TX buffer of the TSO frame at stream offset off. */
 static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint32_t handle)
 {
-	size_t step = (size_t)TSO_SEGS * MSS, pl = s->len - off < step ? s->len - off : step;
+	size_t step = opt.tso_payload, pl = s->len - off < step ? s->len - off : step;
 	struct tlsnic_tx_meta m = {
 		.flags = htole16(TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS),
 		.csum_start = htole16(14 + 20),
@@ -300,12 +349,24 @@ static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint
 		.gso_type = TLSNIC_GSO_TCPV4,
 		.ctx_handle = htole32(handle),
 	};
-	struct rte_mbuf *mb = rte_pktmbuf_alloc(big_pool);
+	struct rte_mbuf *mb = rte_pktmbuf_alloc(big_pool), *tail = NULL;
+	size_t room = mb ? rte_pktmbuf_tailroom(mb) : 0, first;
 	uint8_t *f;
 
 	if (!mb)
 		return NULL;
-	f = (uint8_t *)rte_pktmbuf_append(mb, (uint16_t)(sizeof(m) + HDRS + pl));
+	/* Past one mbuf (--tso-payload): the rest of the payload in a second. */
+	first = sizeof(m) + HDRS + pl <= room ? pl : room - sizeof(m) - HDRS;
+	if (first < pl) {
+		tail = rte_pktmbuf_alloc(big_pool);
+		if (!tail) {
+			rte_pktmbuf_free(mb);
+			return NULL;
+		}
+		memcpy(rte_pktmbuf_append(tail, (uint16_t)(pl - first)), s->plain + off + first,
+		       pl - first);
+	}
+	f = (uint8_t *)rte_pktmbuf_append(mb, (uint16_t)(sizeof(m) + HDRS + first));
 	if (!f)
 		die("TSO frame does not fit an mbuf");
 	memcpy(f, &m, sizeof(m));
@@ -325,7 +386,9 @@ static struct rte_mbuf *tso_frame(const struct bench_stream *s, size_t off, uint
 	f[46] = 5 << 4;
 	f[47] = 0x18;
 	put16(f + 48, 65535);
-	memcpy(f + HDRS, s->plain + off, pl);
+	memcpy(f + HDRS, s->plain + off, first);
+	if (tail && rte_pktmbuf_chain(mb, tail))
+		die("cannot chain a TSO frame");
 	return mb;
 }
 
@@ -374,7 +437,7 @@ static size_t check_segment(struct rte_mbuf *m, const uint8_t *want, const uint8
 }
 
 struct result {
-	double gbit, cpu_s, wall_s;
+	double gbit, gbit_work, cpu_s, work_s, wall_s;
 	bool lost;
 };
 
@@ -387,11 +450,12 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 	uint32_t tx_handle = ctx_create(0, TLSNIC_DIR_TX, s);
 	uint32_t rx_handle = rx_ctx ? ctx_create(1, TLSNIC_DIR_RX, s) : 0;
 	const uint8_t *want = rx_ctx ? s->rx_out : s->wire;
-	size_t step = (size_t)TSO_SEGS * MSS, sent = 0, got = 0;
+	size_t step = opt.tso_payload, sent = 0, got = 0;
 	struct rte_mbuf *pkts[BURST];
-	double cpu0, wall0, last_rx;
+	double cpu0, work0, wall0, last_rx;
 	struct result r = { .lost = false };
 
+	work0 = devsim_work();
 	cpu0 = devsim_cpu();
 	wall0 = last_rx = wall();
 	while (got < s->len) {
@@ -419,7 +483,9 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 		for (i = 0; i < n; i++) {
 			size_t end = check_segment(pkts[i], want, s->wire, s->len, got, rx_ctx, rx_handle);
 
-			r.lost |= end - got > MSS || (end - got < MSS && end != s->len);
+			/* Short segments end a TSO frame or the stream. */
+			r.lost |= end - got > MSS ||
+				  (end - got < MSS && end != s->len && end % step);
 			got = end;
 			rte_pktmbuf_free(pkts[i]);
 		}
@@ -434,7 +500,9 @@ static struct result transfer(const struct bench_stream *s, bool rx_ctx)
 	}
 	r.cpu_s = devsim_cpu() - cpu0;
 	r.wall_s = wall() - wall0;
+	r.work_s = devsim_work() - work0;
 	r.gbit = (double)s->nrec * (double)s->rec_plain * 8 / r.cpu_s / 1e9;
+	r.gbit_work = (double)s->nrec * (double)s->rec_plain * 8 / r.work_s / 1e9;
 	/* Nothing may come back on port 0's data queue. */
 	if (rte_eth_rx_burst(0, DATA_Q, pkts, BURST))
 		die("frames came back on port 0");
@@ -491,12 +559,15 @@ static double openssl_speed(const char *cipher, size_t bytes)
 
 /* ---- Results ---------------------------------------------------------- */
 
-enum { M_TX, M_TXRX, M_SPEED, NR_METRICS };
-static const char *const metric_names[] = { "path_tx", "path_txrx", "openssl_speed" };
+/* path_*_work: the same transfers per second of polls that did work. */
+enum { M_TX, M_TXRX, M_TX_WORK, M_TXRX_WORK, M_SPEED, NR_METRICS };
+static const char *const metric_names[] = { "path_tx", "path_txrx", "path_tx_work",
+					    "path_txrx_work", "openssl_speed" };
+#define NR_PATH		M_SPEED		/* metrics with a ratio to openssl speed */
 
 struct point {
 	double v[NR_METRICS][MAX_REPS];
-	double cpu[2][MAX_REPS], wallt[2][MAX_REPS];
+	double cpu[2][MAX_REPS], work[2][MAX_REPS], wallt[2][MAX_REPS];
 };
 
 static struct point points[2][ARRAY_SIZE(rec_sizes)];
@@ -545,8 +616,9 @@ static void write_results(void)
 		"ratio_median,ratio_min,ratio_max\n");
 	fprintf(smp, "metric,cipher,record_bytes,rep,value,unit,reference,ratio\n");
 	fprintf(js, "{\"params\": {\"mib\": %u, \"reps\": %d, \"devsim_cpu\": %d, "
-		"\"guest_cpu\": %d, \"mss\": %d, \"tso_segments\": %d},\n \"results\": [\n",
-		opt.mib, n, opt.cpu, opt.guest_cpu, MSS, TSO_SEGS);
+		"\"guest_cpu\": %d, \"mss\": %d, \"tso_segments\": %zu, \"tso_payload\": %zu},\n"
+		" \"results\": [\n", opt.mib, n, opt.cpu, opt.guest_cpu, MSS,
+		(opt.tso_payload + MSS - 1) / MSS, opt.tso_payload);
 	fprintf(txt, "\nWhole data path through virtio-user ports (devsim on CPU %d, guests on "
 		"CPU %d; %u MiB per point, %d reps),\nGbit/s of record plaintext per CPU second "
 		"of devsim's data thread; ratio to openssl speed -evp at the record size\n"
@@ -555,12 +627,12 @@ static void write_results(void)
 	for (int c = 0; c < 2; c++)
 		for (size_t r = 0; r < ARRAY_SIZE(rec_sizes); r++) {
 			struct point *p = &points[c][r];
-			struct stat3 st[NR_METRICS], rt[2];
-			double ratio[2][MAX_REPS];
+			struct stat3 st[NR_METRICS], rt[NR_PATH];
+			double ratio[NR_PATH][MAX_REPS];
 
 			for (int m = 0; m < NR_METRICS; m++)
 				st[m] = stat3(p->v[m], n);
-			for (int m = 0; m < 2; m++) {
+			for (int m = 0; m < NR_PATH; m++) {
 				for (int i = 0; i < n; i++)
 					ratio[m][i] = p->v[m][i] / p->v[M_SPEED][i];
 				rt[m] = stat3(ratio[m], n);
@@ -598,10 +670,13 @@ static void write_results(void)
 						"{\"median\": %.4f, \"min\": %.4f, \"max\": %.4f}, "
 						"\"devsim_cpu_s\": [", rt[m].med, rt[m].min, rt[m].max);
 					for (int i = 0; i < n; i++)
-						fprintf(js, "%s%.4f", i ? ", " : "", p->cpu[m][i]);
+						fprintf(js, "%s%.4f", i ? ", " : "", p->cpu[m % 2][i]);
+					fprintf(js, "], \"devsim_work_s\": [");
+					for (int i = 0; i < n; i++)
+						fprintf(js, "%s%.4f", i ? ", " : "", p->work[m % 2][i]);
 					fprintf(js, "], \"wall_s\": [");
 					for (int i = 0; i < n; i++)
-						fprintf(js, "%s%.4f", i ? ", " : "", p->wallt[m][i]);
+						fprintf(js, "%s%.4f", i ? ", " : "", p->wallt[m % 2][i]);
 					fprintf(js, "]}");
 				} else {
 					fprintf(js, ", \"reference\": null, \"ratio\": null}");
@@ -614,6 +689,28 @@ static void write_results(void)
 				st[M_TXRX].min, st[M_TXRX].max, rt[1].med, rt[1].min, rt[1].max,
 				st[M_SPEED].med, st[M_SPEED].min, st[M_SPEED].max);
 		}
+	fprintf(txt, "\nThe same transfers per second of devsim's polls that did work (without "
+		"the empty polls\nit spins through and the sleeps while it waits for the guests)\n"
+		"%-11s %6s  %22s  %18s  %22s  %18s\n", "cipher", "record", "TX only", "ratio",
+		"TX+RX", "ratio");
+	for (int c = 0; c < 2; c++)
+		for (size_t r = 0; r < ARRAY_SIZE(rec_sizes); r++) {
+			struct point *p = &points[c][r];
+			struct stat3 st[2], rt[2];
+			double ratio[2][MAX_REPS];
+
+			for (int m = 0; m < 2; m++) {
+				st[m] = stat3(p->v[M_TX_WORK + m], n);
+				for (int i = 0; i < n; i++)
+					ratio[m][i] = p->v[M_TX_WORK + m][i] / p->v[M_SPEED][i];
+				rt[m] = stat3(ratio[m], n);
+			}
+			fprintf(txt, "%-11s %5zuK  %6.2f [%6.2f-%6.2f]  %5.2fx [%4.2f-%4.2f]  "
+				"%6.2f [%6.2f-%6.2f]  %5.2fx [%4.2f-%4.2f]\n", cipher_names[c],
+				rec_sizes[r] / 1024, st[0].med, st[0].min, st[0].max, rt[0].med,
+				rt[0].min, rt[0].max, st[1].med, st[1].min, st[1].max, rt[1].med,
+				rt[1].min, rt[1].max);
+		}
 	fprintf(js, "\n]}\n");
 	fclose(csv);
 	fclose(smp);
@@ -624,7 +721,7 @@ static void write_results(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: devsim-path-bench --devsim BIN --out DIR [--cpu N] "
-		"[--guest-cpu N] [--mib N] [--reps N] [--quick]\n");
+		"[--guest-cpu N] [--mib N] [--reps N] [--quick] [--tso-payload BYTES]\n");
 	exit(2);
 }
 
@@ -638,6 +735,7 @@ int main(int argc, char **argv)
 		{ "mib", required_argument, NULL, 'm' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "tso-payload", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char lcore[16], prefix[64], vdev[2][200], runtime_dir[256];
@@ -657,6 +755,7 @@ int main(int argc, char **argv)
 		case 'm': opt.mib = (unsigned int)atoi(optarg); mib_set = true; break;
 		case 'r': opt.reps = atoi(optarg); reps_set = true; break;
 		case 'q': opt.quick = true; break;
+		case 't': opt.tso_payload = (size_t)atol(optarg); break;
 		default: usage();
 		}
 	}
@@ -668,8 +767,10 @@ int main(int argc, char **argv)
 		if (!reps_set)
 			opt.reps = 3;
 	}
-	if (opt.reps < 1 || opt.reps > MAX_REPS || opt.mib < 1 || opt.mib > 4096)
-		die("--reps 1..%d, --mib 1..4096", MAX_REPS);
+	if (opt.reps < 1 || opt.reps > MAX_REPS || opt.mib < 1 || opt.mib > 4096 ||
+	    opt.tso_payload < MSS || opt.tso_payload > TSO_PAYLOAD_MAX)
+		die("--reps 1..%d, --mib 1..4096, --tso-payload %d..%d", MAX_REPS, MSS,
+		    TSO_PAYLOAD_MAX);
 	if (sched_getaffinity(0, sizeof(allowed), &allowed))
 		die("sched_getaffinity");
 	if (opt.cpu < 0)
@@ -726,14 +827,17 @@ int main(int argc, char **argv)
 						die("segments lost in 5 transfers in a row");
 
 					p->v[m][i] = res.gbit;
+					p->v[M_TX_WORK + m][i] = res.gbit_work;
 					p->cpu[m][i] = res.cpu_s;
+					p->work[m][i] = res.work_s;
 					p->wallt[m][i] = res.wall_s;
 				}
 				p->v[M_SPEED][i] = openssl_speed(cipher_names[c], rec_sizes[r]);
-				fprintf(stderr, "devsim-path-bench: %s %5zu B rep %d: TX %.2f, TX+RX "
-					"%.2f, openssl speed %.2f Gbit/s\n", cipher_names[c],
-					rec_sizes[r], i + 1, p->v[M_TX][i], p->v[M_TXRX][i],
-					p->v[M_SPEED][i]);
+				fprintf(stderr, "devsim-path-bench: %s %5zu B rep %d: TX %.2f "
+					"(working %.2f), TX+RX %.2f (working %.2f), openssl speed "
+					"%.2f Gbit/s\n", cipher_names[c], rec_sizes[r], i + 1,
+					p->v[M_TX][i], p->v[M_TX_WORK][i], p->v[M_TXRX][i],
+					p->v[M_TXRX_WORK][i], p->v[M_SPEED][i]);
 			}
 			bench_stream_free(&s);
 		}
