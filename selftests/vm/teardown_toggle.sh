@@ -14,8 +14,8 @@
 #    every command answered) or in devsim (ctx_active 0), no kernel
 #    warning or driver error, and the module unloads cleanly.
 #
-# tools/tlsnic-vm --timeout 900 --devsim-args '--stats-file @RUN@/devsim.stats' -- selftests/vm/teardown_toggle.sh
-# tlsnic-vm-args: --timeout 900 --devsim-args '--stats-file @RUN@/devsim.stats'
+# tools/tlsnic-vm --timeout 1200 --devsim-args '--stats-file @RUN@/devsim.stats' -- selftests/vm/teardown_toggle.sh
+# tlsnic-vm-args: --timeout 1200 --devsim-args '--stats-file @RUN@/devsim.stats'
 
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../ktls_tx_lib.sh"
