@@ -1620,28 +1620,52 @@ static int send_payload(struct conn *c, struct payload *p, off_t off, uint64_t l
 	}
 }
 
+/* Create DIR/NAME holding the pause point, atomically (rename). */
+static int barrier_mark(struct conn *c, const char *name)
+{
+	const struct options *o = c->o;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", o->barrier, name);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", o->barrier, name);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%" PRIu64 "\n", o->pause_after) < 0 || fclose(f) ||
+	    rename(tmp, path)) {
+		conn_err(c, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * --pause-after BYTES --barrier DIR: BYTES of payload are in the socket.
  * Create DIR/reached (holding BYTES), then wait for DIR/resume, so that a
- * test can act on a connection that is provably mid-transfer.
+ * test can act on a connection that is provably mid-transfer. With
+ * --count N --parallel each connection creates DIR/reached.ID when it
+ * pauses, and the last of them DIR/reached: all N are held then.
  */
 static int pause_at_barrier(struct conn *c)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned int npaused;
 	const struct options *o = c->o;
-	char reached[PATH_MAX], tmp[PATH_MAX], resume[PATH_MAX];
+	char resume[PATH_MAX], name[32];
 	double t0 = now_s();
-	FILE *f;
+	bool all = true;
 
 	c->paused = true;
-	snprintf(reached, sizeof(reached), "%s/reached", o->barrier);
-	snprintf(tmp, sizeof(tmp), "%s/reached.tmp", o->barrier);
-	snprintf(resume, sizeof(resume), "%s/resume", o->barrier);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%" PRIu64 "\n", o->pause_after) < 0 || fclose(f) ||
-	    rename(tmp, reached)) {
-		conn_err(c, "cannot create %s: %s", reached, strerror(errno));
-		return -1;
+	if (o->count > 1) {
+		snprintf(name, sizeof(name), "reached.%u", c->id);
+		if (barrier_mark(c, name))
+			return -1;
+		pthread_mutex_lock(&lock);
+		all = ++npaused == o->count;
+		pthread_mutex_unlock(&lock);
 	}
+	if (all && barrier_mark(c, "reached"))
+		return -1;
+	snprintf(resume, sizeof(resume), "%s/resume", o->barrier);
 	while (access(resume, F_OK)) {
 		if (now_s() - t0 > o->timeout_s) {
 			conn_err(c, "paused after %" PRIu64 " bytes: no %s within %u s",
@@ -2264,11 +2288,13 @@ static void usage(FILE *f)
 "  --timeout S             per-operation timeout (default 30)\n"
 "  --tmpdir DIR            for the temporary sendfile/splice payload (default $TMPDIR or /tmp)\n"
 "  --pause-after N --barrier DIR\n"
-"                          sender, one connection: after N payload bytes (counted over\n"
+"                          sender: after N payload bytes (counted over\n"
 "                          its transfers, N < their sum) create DIR/reached (holding N),\n"
 "                          wait up to --timeout for DIR/resume, print \"pause: conn=..\n"
 "                          sent=N resumed\", send the rest: a test acts on a connection\n"
-"                          that is provably mid-transfer\n"
+"                          that is provably mid-transfer; with --count N --parallel\n"
+"                          every connection pauses, creating DIR/reached.ID, and the\n"
+"                          last one DIR/reached\n"
 "  --no-hash               benchmark: send one buffer over and over (or the file as it is)\n"
 "                          and announce a zero SHA-256; the receiver hashes and checks\n"
 "                          nothing (both ends; for CPU cost, not for correctness)\n"
@@ -2596,8 +2622,8 @@ int main(int argc, char **argv)
 		die("--no-hash and --expect-sha256 exclude each other");
 	if (pause_set != !!opt.barrier)
 		die("--pause-after and --barrier go together");
-	if (opt.barrier && (!opt.tx || opt.count != 1))
-		die("--pause-after needs a sending end (--dir tx or both) and --count 1");
+	if (opt.barrier && (!opt.tx || (opt.count != 1 && !opt.parallel)))
+		die("--pause-after needs a sending end (--dir tx or both) and --count 1 or --parallel");
 	if (opt.save && (!opt.rx || opt.count != 1))
 		die("--save needs a receiving end (--dir rx or both) and --count 1");
 	if (opt.print_keys && opt.ktls != KTLS_SETSOCKOPT)
