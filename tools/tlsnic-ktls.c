@@ -127,6 +127,7 @@ struct options {
 	uint64_t pause_after;		/* --pause-after: payload bytes before the pause */
 	const char *barrier;		/* --barrier DIR: its reached and resume files */
 	const char *save;		/* --save FILE: received payload, as it arrives */
+	const char *start_file;		/* --start-file: keyed, wait for it */
 };
 
 struct payload_gen {
@@ -1857,6 +1858,25 @@ static void barrier_arrive(void)
 	pthread_mutex_unlock(&keyed_barrier.lock);
 }
 
+/*
+ * --start-file PATH: a keyed connection moves no data before PATH exists,
+ * so a test holds connections of several processes keyed at once.
+ */
+static int wait_start_file(struct conn *c)
+{
+	double deadline = now_s() + opt.timeout_s;
+
+	while (access(opt.start_file, F_OK)) {
+		if (now_s() > deadline) {
+			conn_err(c, "no %s within %u s", opt.start_file, opt.timeout_s);
+			return -1;
+		}
+		/* Seldom: a hundred waiting connections must not load the host. */
+		usleep(200 * 1000);
+	}
+	return 0;
+}
+
 /* One connection from handshake to close; the fd is consumed. */
 static int run_conn(unsigned int id, int fd)
 {
@@ -1881,6 +1901,8 @@ static int run_conn(unsigned int id, int fd)
 	r = conn_handshake(&c);
 	if (!opt.server && opt.parallel)
 		barrier_arrive();
+	if (!r && opt.start_file)
+		r = wait_start_file(&c);
 	if (r)
 		goto out;
 
@@ -2119,6 +2141,9 @@ static void usage(FILE *f)
 "  --save FILE             receiver, one connection: write every payload byte to FILE\n"
 "                          as it is read, before any check (what the application\n"
 "                          was given before an error)\n"
+"  --start-file PATH       every connection, once keyed, waits (up to --timeout) for\n"
+"                          PATH to exist before it moves data: connections of several\n"
+"                          processes are provably keyed at the same time\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
@@ -2191,7 +2216,7 @@ int main(int argc, char **argv)
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
 	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
-	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE };
+	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE, O_START_FILE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2220,6 +2245,7 @@ int main(int argc, char **argv)
 		{ "barrier", required_argument, NULL, O_BARRIER },
 		{ "no-hash", no_argument, NULL, O_NO_HASH },
 		{ "save", required_argument, NULL, O_SAVE },
+		{ "start-file", required_argument, NULL, O_START_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -2329,6 +2355,9 @@ int main(int argc, char **argv)
 			break;
 		case O_SAVE:
 			opt.save = optarg;
+			break;
+		case O_START_FILE:
+			opt.start_file = optarg;
 			break;
 		case 'v':
 			opt.verbose = true;
