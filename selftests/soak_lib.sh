@@ -27,9 +27,10 @@
 # The checks: every transfer arrived with its sender's SHA-256 (zero
 # corrupted bytes) and result=ok at both ends; every socket took TX and RX
 # offload, or software kTLS where the driver refused the device context
-# for a reason it counts (a command timed out on a starved host); the wire really faulted during the run (each kind's counter
-# within 0.25..2 % of the frames); the resync counters moved; driver and
-# devsim agree once every context is gone. "# soak:" lines report the
+# for a reason it counts (a command timed out on a starved host); the wire
+# really faulted during the run (each kind's counter within 0.25..2 % of
+# the frames); the resync counters moved; driver and devsim agree once
+# every context is gone. "# soak:" lines report the
 # figures (tools/soak collects them).
 
 SOAK_GROUP=25
@@ -52,9 +53,8 @@ soak_group_args() {
 # soak_group_transfers GROUP: transfers each connection makes, both ends.
 soak_group_transfers() {
 	case "$1" in
-	up|down) echo 2 ;;
-	both) echo 2 ;;
 	back) echo 4 ;;
+	*) echo 2 ;;
 	esac
 }
 
