@@ -9,10 +9,13 @@
 #   make fuzz    run each devsim fuzz target for FUZZ_SECONDS (default 600)
 #   make bench   measure the offload; results under build/bench/<time>/
 #                (or $BENCH_DIR): docs/benchmarks.md
+#   make soak    100 offloaded connections over a wire with 1% of every
+#                fault, SOAK_SIZE (default 2G) payload; results under
+#                build/soak/<time>/ (or $SOAK_DIR): docs/reliability.md
 
 SUBDIRS := driver devsim tools
 
-.PHONY: all deps check demo fuzz bench clean $(SUBDIRS)
+.PHONY: all deps check demo fuzz bench soak clean $(SUBDIRS)
 
 all: $(SUBDIRS)
 
@@ -37,6 +40,11 @@ fuzz: deps
 bench: deps
 	$(MAKE) all
 	tools/bench/tlsnic-bench
+
+SOAK_SIZE ?= 2G
+soak: deps
+	$(MAKE) all
+	tools/soak/tlsnic-soak $(SOAK_SIZE)
 
 clean:
 	for d in $(SUBDIRS) selftests/fuzz; do $(MAKE) -C $$d clean; done

@@ -54,6 +54,8 @@
 	C(wire_tls_corrupted)	/* TLS records changed (--tls-corrupt) */ \
 	C(wire_captured)	/* frames written to the --pcap file */	\
 	C(wire_capture_errors)	/* frames lost to capture write errors */ \
+	C(wire_config_changes)	/* --wire-control versions applied */	\
+	C(wire_control_errors)	/* --wire-control versions refused */	\
 	/* Command channel. */						\
 	C(cmd_rx)		/* messages taken from the guest */	\
 	C(cmd_bad)		/* unusable header: ignored */		\

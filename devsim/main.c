@@ -27,6 +27,7 @@
 #include "tls_dev.h"
 #include "vhost.h"
 #include "wire.h"
+#include "wire_ctl.h"
 
 #define MAX_PORTS		16
 
@@ -49,6 +50,7 @@ struct options {
 	const char *cmd_stall_file;
 	struct dsim_wire_cfg wire;
 	const char *pcap_file;
+	const char *wire_control;
 	bool tls_tx;
 	bool tls_rx;
 	double tls_tx_fail;
@@ -111,6 +113,15 @@ static void usage(FILE *f)
 		"  --pcap FILE         write every frame the wire delivers, after the\n"
 		"                      faults, to FILE (pcap, Ethernet, microseconds),\n"
 		"                      flushed every %llu ms and on exit (wire_captured)\n"
+		"  --wire-control FILE read the wire's faults from FILE at start and\n"
+		"                      whenever it changes (looked at once a second), in\n"
+		"                      place of the options above but --seed; lines\n"
+		"                      'loss|reorder|dup|corrupt|tls-corrupt PCT' and\n"
+		"                      'corrupt-fix-csum 0|1', '#' comments; what the\n"
+		"                      file does not name is 0. A version is applied\n"
+		"                      whole to both directions (wire_config_changes) or,\n"
+		"                      with a bad line, not at all (wire_control_errors,\n"
+		"                      message); replace the file with rename(2)\n"
 		"On SIGINT/SIGTERM: prints 'port<N>.<counter> <value>' lines, exits 0.\n",
 		DSIM_MAX_CONTEXTS_DEFAULT, DSIM_MAX_CONTEXTS_LIMIT, DSIM_WIRE_REORDER_DEPTH,
 		DSIM_WIRE_REORDER_MAX_NS / 1000, DSIM_PCAP_FLUSH_NS / 1000000);
@@ -154,6 +165,8 @@ static int parse_pct(const char *opt, const char *arg, double *out)
 
 /* Command channel faults: a slow or hung device firmware. */
 enum { OPT_CMD_DELAY_MS = 512, OPT_CMD_STALL_FILE };
+/* Wire faults changed at run time. */
+enum { OPT_WIRE_CONTROL = 768 };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -182,6 +195,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tls-corrupt", required_argument, NULL, OPT_TLS_CORRUPT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "pcap", required_argument, NULL, OPT_PCAP },
+		{ "wire-control", required_argument, NULL, OPT_WIRE_CONTROL },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -283,6 +297,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->pcap_file = optarg;
+			break;
+		case OPT_WIRE_CONTROL:
+			if (!optarg[0]) {
+				fprintf(stderr, "tlsnic-devsim: --wire-control wants a file name\n");
+				return -1;
+			}
+			o->wire_control = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -401,6 +422,31 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static struct dsim_wire_ctl wire_ctl;
+
+/* A new version of the --wire-control file goes to the wire, or is refused. */
+static void wire_control_poll(const struct options *o)
+{
+	struct dsim_wire_cfg cfg;
+	char err[160];
+	int ret;
+
+	ret = dsim_wire_ctl_poll(&wire_ctl, &o->wire, &cfg, err, sizeof(err));
+	if (ret == DSIM_WIRE_CTL_SAME)
+		return;
+	if (ret < 0) {
+		fprintf(stderr, "tlsnic-devsim: %s: %s; wire unchanged (wire_control_errors)\n",
+			o->wire_control, err);
+		vport_wire_control_error();
+		return;
+	}
+	vport_wire_set_faults(&cfg);
+	fprintf(stderr,
+		"tlsnic-devsim: %s: wire: loss %g%% reorder %g%% dup %g%% corrupt %g%%%s tls-corrupt %g%%\n",
+		o->wire_control, cfg.loss, cfg.reorder, cfg.dup, cfg.corrupt,
+		cfg.corrupt_fix_csum ? " (fixed checksums)" : "", cfg.tls_corrupt);
+}
+
 static void run(const struct options *o)
 {
 	uint64_t next_stats = now_ns() + 1000000000u;
@@ -408,6 +454,11 @@ static void run(const struct options *o)
 	struct timespec ts;
 
 	vport_thread_online();
+	/* A control file there at start replaces the command line's rates. */
+	if (o->wire_control) {
+		dsim_wire_ctl_init(&wire_ctl, o->wire_control);
+		wire_control_poll(o);
+	}
 	while (!quit) {
 		if (vport_poll()) {
 			idle = 0;
@@ -421,11 +472,17 @@ static void run(const struct options *o)
 					   sleep_us * 2 : IDLE_SLEEP_MAX_US;
 		}
 		/* The clock is cheap (vDSO) but not free: look every 1024 passes. */
-		if (o->stats_file && (stats_now || (!(idle & 1023) && now_ns() >= next_stats))) {
+		if ((o->stats_file || o->wire_control) &&
+		    (stats_now || (!(idle & 1023) && now_ns() >= next_stats))) {
 			stats_now = 0;
-			/* Counters of captured frames move when the file is written. */
-			vport_capture_flush();
-			write_stats_file(o->stats_file);
+			/* Before the counters: they show what was applied. */
+			if (o->wire_control)
+				wire_control_poll(o);
+			if (o->stats_file) {
+				/* Counters of captured frames move when the file is written. */
+				vport_capture_flush();
+				write_stats_file(o->stats_file);
+			}
 			next_stats = now_ns() + 1000000000u;
 		}
 	}

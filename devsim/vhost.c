@@ -791,6 +791,24 @@ static unsigned int vport_wire_tick(void)
 	return work;
 }
 
+void vport_wire_set_faults(const struct dsim_wire_cfg *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++) {
+		dsim_wire_set_faults(&vports[i].wire, cfg);
+		vports[i].dp.cnt.wire_config_changes++;
+	}
+}
+
+void vport_wire_control_error(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_vports; i++)
+		vports[i].dp.cnt.wire_control_errors++;
+}
+
 static unsigned int vport_poll_ports(void)
 {
 	unsigned int i, work = 0;

@@ -51,6 +51,13 @@ void vport_free(void);
  */
 void vport_capture_flush(void);
 /*
+ * Gives every port's wire cfg's fault rates (valid; dsim_wire_set_faults)
+ * and counts wire_config_changes; or counts a refused wire_control_errors.
+ * Data-path thread: the change falls between two frames.
+ */
+void vport_wire_set_faults(const struct dsim_wire_cfg *cfg);
+void vport_wire_control_error(void);
+/*
  * Prints every port's counters, then the data thread's time in polls that
  * did work and in empty ones (dev.poll_work_ns, dev.poll_idle_ns);
  * data-path thread (or after vport_stop).

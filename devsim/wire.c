@@ -71,10 +71,8 @@ static uint64_t pct_threshold(double pct, bool *all)
 	return (uint64_t)(pct / 100.0 * 18446744073709551616.0);
 }
 
-void dsim_wire_init(struct dsim_wire *w, const struct dsim_wire_cfg *cfg, unsigned int port,
-		    struct dsim_counters *cnt, struct dsim_pcap *pcap)
+void dsim_wire_set_faults(struct dsim_wire *w, const struct dsim_wire_cfg *cfg)
 {
-	memset(w, 0, sizeof(*w));
 	w->loss_thr = pct_threshold(cfg->loss, &w->loss_all);
 	w->corrupt_thr = pct_threshold(cfg->corrupt, &w->corrupt_all);
 	w->dup_thr = pct_threshold(cfg->dup, &w->dup_all);
@@ -84,6 +82,13 @@ void dsim_wire_init(struct dsim_wire *w, const struct dsim_wire_cfg *cfg, unsign
 	w->faults = cfg->loss > 0 || cfg->corrupt > 0 || cfg->dup > 0 || cfg->reorder > 0 ||
 		    w->tls_corrupt;
 	w->corrupt_fix_csum = cfg->corrupt_fix_csum;
+}
+
+void dsim_wire_init(struct dsim_wire *w, const struct dsim_wire_cfg *cfg, unsigned int port,
+		    struct dsim_counters *cnt, struct dsim_pcap *pcap)
+{
+	memset(w, 0, sizeof(*w));
+	dsim_wire_set_faults(w, cfg);
 	/* Each direction has its own stream, so neither perturbs the other. */
 	w->rng = cfg->seed ^ mix64((uint64_t)port + 1);
 	/* And --tls-corrupt its own: adding it leaves the other faults alone. */

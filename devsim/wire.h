@@ -128,6 +128,13 @@ int dsim_wire_parse_pct(const char *s, double *out);
 void dsim_wire_init(struct dsim_wire *w, const struct dsim_wire_cfg *cfg, unsigned int port,
 		    struct dsim_counters *cnt, struct dsim_pcap *pcap);
 
+/*
+ * Changes the rates and corrupt_fix_csum of a running wire to cfg's (valid);
+ * the seed is not used: the streams, held frames and counters carry on.
+ * Frames already held for reordering leave as they would have.
+ */
+void dsim_wire_set_faults(struct dsim_wire *w, const struct dsim_wire_cfg *cfg);
+
 /* Draws the fate of the next frame (advances the stream by one frame). */
 struct dsim_wire_decision dsim_wire_decide(struct dsim_wire *w);
 

@@ -141,6 +141,7 @@ struct options {
 	const char *save;		/* --save FILE: received payload, as it arrives */
 	struct ctrl_rec ctrl[MAX_CTRL];	/* --ctrl: in the middle of every transfer */
 	unsigned int nctrl;
+	const char *start_file;		/* --start-file: keyed, wait for it */
 };
 
 struct payload_gen {
@@ -2037,6 +2038,25 @@ static void barrier_arrive(void)
 	pthread_mutex_unlock(&keyed_barrier.lock);
 }
 
+/*
+ * --start-file PATH: a keyed connection moves no data before PATH exists,
+ * so a test holds connections of several processes keyed at once.
+ */
+static int wait_start_file(struct conn *c)
+{
+	double deadline = now_s() + opt.timeout_s;
+
+	while (access(opt.start_file, F_OK)) {
+		if (now_s() > deadline) {
+			conn_err(c, "no %s within %u s", opt.start_file, opt.timeout_s);
+			return -1;
+		}
+		/* Seldom: a hundred waiting connections must not load the host. */
+		usleep(200 * 1000);
+	}
+	return 0;
+}
+
 /* One connection from handshake to close; the fd is consumed. */
 static int run_conn(unsigned int id, int fd)
 {
@@ -2061,6 +2081,8 @@ static int run_conn(unsigned int id, int fd)
 	r = conn_handshake(&c);
 	if (!opt.server && opt.parallel)
 		barrier_arrive();
+	if (!r && opt.start_file)
+		r = wait_start_file(&c);
 	if (r)
 		goto out;
 
@@ -2311,6 +2333,9 @@ static void usage(FILE *f)
 "                          send these records (e.g. 21:015a, a warning alert) with\n"
 "                          TLS_SET_RECORD_TYPE; receiver: expect exactly them there\n"
 "                          (TLS 1.2; --ktls none: alerts only, as OpenSSL reports them)\n"
+"  --start-file PATH       every connection, once keyed, waits (up to --timeout) for\n"
+"                          PATH to exist before it moves data: connections of several\n"
+"                          processes are provably keyed at the same time\n"
 "  -v, --verbose\n"
 "\n"
 "Each transfer prints: ktls: role=.. dir=tx|rx bytes=N sha256=HEX ktls_tx=0|1 ktls_rx=0|1\n"
@@ -2427,7 +2452,8 @@ int main(int argc, char **argv)
 	enum { O_TLS = 256, O_CIPHER, O_KTLS, O_ALLOW, O_DIR, O_SEND, O_RECV, O_BYTES,
 	       O_FILE, O_CHUNK, O_SEED, O_EXPECT, O_COUNT, O_PARALLEL, O_CERT, O_KEY,
 	       O_KEYLOG, O_READAHEAD, O_ZEROCOPY, O_TIMEOUT, O_TMPDIR, O_LISTEN, O_CONNECT,
-	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE, O_PRINT_KEYS, O_HOLD, O_CTRL };
+	       O_PAUSE_AFTER, O_BARRIER, O_NO_HASH, O_SAVE, O_PRINT_KEYS, O_HOLD, O_CTRL,
+	       O_START_FILE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -2459,6 +2485,7 @@ int main(int argc, char **argv)
 		{ "print-keys", no_argument, NULL, O_PRINT_KEYS },
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "ctrl", required_argument, NULL, O_CTRL },
+		{ "start-file", required_argument, NULL, O_START_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -2577,6 +2604,9 @@ int main(int argc, char **argv)
 			break;
 		case O_CTRL:
 			parse_ctrl(optarg);
+			break;
+		case O_START_FILE:
+			opt.start_file = optarg;
 			break;
 		case 'v':
 			opt.verbose = true;

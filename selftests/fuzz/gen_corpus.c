@@ -445,6 +445,24 @@ static void frame_seeds(void)
 	frame_seed("tls_records_v6", f, len);
 }
 
+/* ---- fuzz_wire_ctl: --wire-control files ---- */
+
+static void text_seed(const char *name, const char *text)
+{
+	in_len = strlen(text);
+	memcpy(in, text, in_len);
+	seed_write("fuzz_wire_ctl", name);
+}
+
+static void wire_ctl_seeds(void)
+{
+	text_seed("all_keys", "# every key\nloss 1\nreorder 0.1\ndup 5\ncorrupt 100\n"
+		  "tls-corrupt 0.5\ncorrupt-fix-csum 1\n");
+	text_seed("empty", "");
+	text_seed("crlf_blanks", "\r\n  loss\t2\r\n\n# x\r\nreorder 3");
+	text_seed("bad_value", "loss 1\nreorder lots\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -456,5 +474,6 @@ int main(int argc, char **argv)
 	cmd_seeds();
 	tx_seeds();
 	frame_seeds();
+	wire_ctl_seeds();
 	return 0;
 }
