@@ -203,6 +203,14 @@ static int new_device(int vid)
 	rte_vhost_get_negotiated_features(vid, &features);
 	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
 	__atomic_store_n(&vp->running, 1, __ATOMIC_RELEASE);
+	/*
+	 * A reset (destroy_device) since the command ring was enabled threw
+	 * away the HELLO of that enable; a guest that does not enable the
+	 * ring again still gets one. Bumped after running: the data path
+	 * sees the reset first (vport_poll_ports).
+	 */
+	if (__atomic_load_n(&vp->vrings_enabled, __ATOMIC_ACQUIRE) & VRING_MASK(VRING_CMD_RX))
+		__atomic_fetch_add(&vp->hello_req, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&vp->started, 1, __ATOMIC_RELAXED);
 	fprintf(stderr, "tlsnic-devsim: port%u: device up (vid %d, features 0x%" PRIx64 ")\n",
 		vp->dp.id, vid, features);
