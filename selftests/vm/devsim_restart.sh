@@ -46,26 +46,8 @@ NEW_BYTES=4M
 
 ktap_plan 13
 
-setup() {
-	ktx_prepare && krx_offer eth0 && krx_offer eth1 || return 1
-	for dev in eth0 eth1; do
-		feature $dev tls-hw-tx-offload on || return 1
-		[ "$(feature_state $dev tls-hw-tx-offload)" = on ] ||
-			{ fail_msg "cannot turn tls-hw-tx-offload on for $dev"; return 1; }
-	done
-	ktx_warm_up && ktx_wait_idle 10 && krx_wait_idle 10 eth0 &&
-		krx_wait_idle 10 eth1
-}
-ktap_check "setup: eth0 and eth1 offload TLS TX and RX" setup
+ktap_check "setup: eth0 and eth1 offload TLS TX and RX, no context live" kboth_setup
 
-# snap: both ports' counters and both netns' tls_stat, "a." / "b." first.
-snap() {
-	stats eth0 | sed 's/^/a./'
-	stats eth1 | sed 's/^/b./'
-	for ns in a b; do
-		ip netns exec $ns cat /proc/net/tls_stat | awk -v p=$ns. '{ print p $1, $2 }'
-	done
-}
 
 # live_contexts DEV: DEV's TX and RX device contexts now, "tx rx".
 live_contexts() {
@@ -135,7 +117,7 @@ ktap_check "S paused after 4 MiB, P and S hold TX and RX contexts on both ports"
 
 # --- the restart
 
-before=$(snap)
+before=$(kboth_snap)
 restart() {
 	# S streams again, then at once the host is asked to kill devsim: S
 	# has 44 MiB to send at 1 MB/s, and cannot finish while the device is
@@ -191,7 +173,7 @@ finish_s() {
 	ktx_finish_paused
 }
 ktap_check "S streamed through the restart: equal hashes both ways" finish_s
-after=$(snap)
+after=$(kboth_snap)
 
 # lost PORT: port PORT (a: eth0, b: eth1) counted the lost contexts of P
 # and S and sent their TX frames encrypted by the kernel.
@@ -219,9 +201,9 @@ ktap_check "eth1: lost contexts counted, their TX frames encrypted by the kernel
 
 new_offloaded() {
 	KTX_OUT=/tmp/devsim_restart.n
-	_no_before=$(snap)
+	_no_before=$(kboth_snap)
 	ktx_run "--dir both --bytes $NEW_BYTES" "--dir both --bytes $NEW_BYTES" || return 1
-	_no_after=$(snap)
+	_no_after=$(kboth_snap)
 	for ns in a b; do
 		for c in TlsTxDevice TlsRxDevice TlsTxSw TlsRxSw tx_tls_encrypted_bytes \
 			 rx_tls_decrypted_bytes; do
