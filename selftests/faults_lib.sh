@@ -41,17 +41,7 @@ fl_setup() {
 	ktx_warm_up && fl_wait_idle 30
 }
 
-# fl_snap: both ports' ethtool counters and both netns' tls_stat, as
-# "a.NAME VALUE" / "b.NAME VALUE" lines for lib.sh's delta.
-fl_snap() {
-	stats eth0 | sed 's/^/a./'
-	stats eth1 | sed 's/^/b./'
-	for _fn_ns in a b; do
-		ip netns exec $_fn_ns cat /proc/net/tls_stat | awk -v p=$_fn_ns. '{ print p $1, $2 }'
-	done
-}
-
-# fl_sum NAME BEFORE AFTER: delta of a.NAME plus delta of b.NAME (fl_snap),
+# fl_sum NAME BEFORE AFTER: delta of a.NAME plus delta of b.NAME (kboth_snap),
 # or of port0.NAME plus port1.NAME (devsim_stats).
 fl_sum() {
 	case "$2" in
@@ -88,7 +78,7 @@ fl_wire_apply() {
 		fl_applied "$2" "$3"
 }
 
-# fl_offloaded WHAT BEFORE AFTER N: between two fl_snap snapshots, N sockets
+# fl_offloaded WHAT BEFORE AFTER N: between two kboth_snap snapshots, N sockets
 # of each netns took TX and RX offload (none in software), no record failed
 # to authenticate, and each port's device encrypted and decrypted packets.
 fl_offloaded() {

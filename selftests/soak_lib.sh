@@ -203,7 +203,7 @@ soak_resynced() {
 		fail_msg "no TX resync or no RX resync asked, answered and confirmed"
 }
 
-# soak_offloaded N: between before and after (fl_snap), N sockets of each
+# soak_offloaded N: between before and after (kboth_snap), N sockets of each
 # netns keyed each way, each on the device or in software; every software
 # one refused by the driver for a reason it counted (tx_tls_ctx_err,
 # rx_tls_err: e.g. a command that timed out on a starved host); sockets
@@ -250,7 +250,7 @@ soak_main() {
 	ktap_diag "soak: $_sm_n connections, $_sm_total payload bytes planned, unit $_sm_u"
 	ktap_check "setup: TX and RX offload on at eth0 and eth1 (defaults), no context live" fl_setup
 	dev_before=$(devsim_stats)
-	before=$(fl_snap)
+	before=$(kboth_snap)
 	_sm_t0=$(date +%s)
 	soak_start $_sm_u
 	if soak_wait_keyed $_sm_n; then
@@ -261,14 +261,14 @@ soak_main() {
 	: > "$SOAK_START"
 	ktap_check "every transfer arrived with its sender's sha256, result=ok at both ends" soak_finish
 	_sm_t1=$(date +%s)
-	after=$(fl_snap)
+	after=$(kboth_snap)
 	ktap_diag "soak: $SOAK_TRANSFERS transfers, $SOAK_BYTES payload bytes in $((_sm_t1 - _sm_t0)) s"
 	ktap_check "$_sm_n sockets per netns offloaded (software only when the driver refused), devices encrypted and decrypted" \
 		soak_offloaded $_sm_n
 	ktap_diag "soak: offloaded sockets: TX $SOAK_DEV_TX, RX $SOAK_DEV_RX of $((2 * _sm_n)) each way"
 	ktap_check "every context released after close" fl_wait_idle 120
 	dev_after=$(devsim_stats)
-	after_idle=$(fl_snap)
+	after_idle=$(kboth_snap)
 	if [ -n "$dev_before" ] && [ -n "$dev_after" ]; then
 		ktap_check "the wire lost, reordered, duplicated and corrupted 0.25..2% of the frames each" \
 			soak_faulted

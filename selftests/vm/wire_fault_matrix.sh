@@ -76,7 +76,7 @@ reorder lots" 0 1
 ktap_check "a control file with a bad line is refused (wire_control_errors), nothing applied" refused
 
 # point_run N KIND PCT: the transfer of point N, with the snapshots around
-# it in before/after (fl_snap) and dev_before/dev_after (devsim).
+# it in before/after (kboth_snap) and dev_before/dev_after (devsim).
 point_run() {
 	if [ "$2" = all ]; then
 		text="loss $3
@@ -88,15 +88,15 @@ corrupt $3"
 	fi
 	fl_wire_apply "$text" "$1" 1 || return 1
 	dev_before=$(devsim_stats) || return 1
-	before=$(fl_snap)
+	before=$(kboth_snap)
 	ktx_run "--dir both --bytes $MATRIX_BYTES" "--dir both --bytes $MATRIX_BYTES"
 	_pr_rc=$?
-	after=$(fl_snap)
+	after=$(kboth_snap)
 	ktap_diag "$what: a sent at $(ktx_field "$KTX_OUT.c" mbps | head -n 1) Mbit/s," \
 		"b at $(ktx_field "$KTX_OUT.s" mbps | tail -n 1) Mbit/s"
 	fl_wait_idle 30 || _pr_rc=1
 	dev_after=$(devsim_stats) || return 1
-	after_idle=$(fl_snap)
+	after_idle=$(kboth_snap)
 	[ "$(devsim_value "$dev_after" port0.wire_config_changes)" = "$1" ] &&
 		[ "$(devsim_value "$dev_after" port1.wire_config_changes)" = "$1" ] ||
 		{ fail_msg "the wire's configuration changed during the transfer"; return 1; }
