@@ -90,8 +90,11 @@ netdev_tx_t tlsnic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	u8 *hdr;
 
 	tlsnic_ktls_tx_skb_init(skb);
-	if (tlsnic_offload(priv)) {
-		/* A context a device reset forgot: the kernel encrypts. */
+	/*
+	 * A context a device reset forgot: the kernel encrypts. Only after a
+	 * reset (epoch > 0) can a frame name one; until then one load.
+	 */
+	if (tlsnic_offload(priv) && unlikely(tlsnic_cmd_epoch(priv))) {
 		skb = tlsnic_ktls_tx_sw_fallback(qp, skb);
 		if (unlikely(!skb)) {
 			tlsnic_sq_stats_drop(qp);
