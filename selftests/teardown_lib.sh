@@ -270,3 +270,33 @@ tdl_load_up() {
 		_tl_try=$((_tl_try + 1))
 	done
 }
+
+# tdl_event WHAT EVENT EVENT_DESC AFTER AFTER_DESC [DIAG]: one teardown
+# event under load, as six KTAP results: the load is up and offloaded;
+# EVENT (a command) runs once data flows again; AFTER checks the ports
+# after it; every connection reaches its parked point and finishes with
+# equal hashes; nothing is left in driver or devsim. DIAG, if given, runs
+# before the transfers finish (diagnostics only).
+tdl_event() {
+	if tdl_load_up; then
+		ktap_pass "$1: $TDL_N connections held, offloaded TX and RX at both ends"
+		if tdl_release_and_wait_flow && $2; then
+			ktap_pass "$1: $3"
+		else
+			ktap_fail "$1: $3"
+		fi
+		ktap_check "$1: $5" "$4"
+		ktap_check "$1: every connection moved on to its parked point" \
+			tdl_wait_reached c 300
+		[ -z "$6" ] || $6
+		ktap_check "$1: all transfers finished, sha256 equal at both ends" tdl_finish
+	else
+		tdl_abort
+		for _te_d in "$TDL_N connections held, offloaded TX and RX at both ends" \
+			"$3" "$5" "every connection moved on to its parked point" \
+			"all transfers finished, sha256 equal at both ends"; do
+			ktap_fail "$1: $_te_d"
+		done
+	fi
+	ktap_check "$1: no context left in driver or devsim" tdl_all_idle
+}

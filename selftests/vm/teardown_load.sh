@@ -59,28 +59,14 @@ flap_released() {
 		{ fail_msg "eth1 lost contexts it should keep"; return 1; }
 }
 
-what="link down/up on eth0"
-if tdl_load_up; then
-	ktap_pass "$what: $TDL_N connections held, offloaded TX and RX at both ends"
-	if tdl_release_and_wait_flow && link_flap; then
-		ktap_pass "$what: link went down and up while data moved"
-	else
-		ktap_fail "$what: link went down and up while data moved"
-	fi
-	ktap_check "$what: eth0's contexts all released, eth1's live" flap_released
-	ktap_check "$what: every connection moved on to its parked point" \
-		tdl_wait_reached c 300
-	ktap_diag "$what: $(($(tdl_traffic) - ${T_UP:-0})) bytes through eth1's offload since link up"
-	ktap_check "$what: all transfers finished, sha256 equal at both ends" tdl_finish
-else
-	tdl_abort
-	ktap_fail "$what: $TDL_N connections held, offloaded TX and RX at both ends"
-	ktap_fail "$what: link went down and up while data moved"
-	ktap_fail "$what: eth0's contexts all released, eth1's live"
-	ktap_fail "$what: every connection moved on to its parked point"
-	ktap_fail "$what: all transfers finished, sha256 equal at both ends"
-fi
-ktap_check "$what: no context left in driver or devsim" tdl_all_idle
+# flap_traffic: what eth1's offload carried since the link came back.
+flap_traffic() {
+	ktap_diag "link down/up on eth0: $(($(tdl_traffic) - ${T_UP:-0})) bytes through eth1's offload since link up"
+}
+
+tdl_event "link down/up on eth0" link_flap \
+	"link went down and up while data moved" \
+	flap_released "eth0's contexts all released, eth1's live" flap_traffic
 
 # root_nic: the name of a virtio NIC in the root netns, if there is one.
 root_nic() {
@@ -131,27 +117,9 @@ fresh_eth0() {
 	[ "$(tdl_live eth0)" = "0 0" ] && [ "$1 $2" = "$TDL_N $TDL_N" ]
 }
 
-what="eth0's PCI device unbound and bound"
-if tdl_load_up; then
-	ktap_pass "$what: $TDL_N connections held, offloaded TX and RX at both ends"
-	if tdl_release_and_wait_flow && rebind; then
-		ktap_pass "$what: unbound and bound back while data moved, eth0 back in netns a"
-	else
-		ktap_fail "$what: unbound and bound back while data moved, eth0 back in netns a"
-	fi
-	ktap_check "$what: new eth0 in tlsnic mode without contexts, eth1's live" fresh_eth0
-	ktap_check "$what: every connection moved on to its parked point" \
-		tdl_wait_reached c 300
-	ktap_check "$what: all transfers finished, sha256 equal at both ends" tdl_finish
-else
-	tdl_abort
-	ktap_fail "$what: $TDL_N connections held, offloaded TX and RX at both ends"
-	ktap_fail "$what: unbound and bound back while data moved, eth0 back in netns a"
-	ktap_fail "$what: new eth0 in tlsnic mode without contexts, eth1's live"
-	ktap_fail "$what: every connection moved on to its parked point"
-	ktap_fail "$what: all transfers finished, sha256 equal at both ends"
-fi
-ktap_check "$what: no context left in driver or devsim" tdl_all_idle
+tdl_event "eth0's PCI device unbound and bound" rebind \
+	"unbound and bound back while data moved, eth0 back in netns a" \
+	fresh_eth0 "new eth0 in tlsnic mode without contexts, eth1's live"
 
 ktap_check "no kernel warning, no driver error" ktx_dmesg_clean
 ktap_check "rmmod tlsnic: clean unload" ktx_rmmod_clean

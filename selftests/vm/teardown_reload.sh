@@ -49,27 +49,9 @@ fresh_both() {
 	[ "$(tdl_live eth0)" = "0 0" ] && [ "$(tdl_live eth1)" = "0 0" ]
 }
 
-what="rmmod and insmod tlsnic"
-if tdl_load_up; then
-	ktap_pass "$what: $TDL_N connections held, offloaded TX and RX at both ends"
-	if tdl_release_and_wait_flow && reload; then
-		ktap_pass "$what: module unloaded and loaded again while data moved"
-	else
-		ktap_fail "$what: module unloaded and loaded again while data moved"
-	fi
-	ktap_check "$what: new ports without contexts" fresh_both
-	ktap_check "$what: every connection moved on to its parked point" \
-		tdl_wait_reached c 300
-	ktap_check "$what: all transfers finished, sha256 equal at both ends" tdl_finish
-else
-	tdl_abort
-	ktap_fail "$what: $TDL_N connections held, offloaded TX and RX at both ends"
-	ktap_fail "$what: module unloaded and loaded again while data moved"
-	ktap_fail "$what: new ports without contexts"
-	ktap_fail "$what: every connection moved on to its parked point"
-	ktap_fail "$what: all transfers finished, sha256 equal at both ends"
-fi
-ktap_check "$what: no context left in driver or devsim" tdl_all_idle
+tdl_event "rmmod and insmod tlsnic" reload \
+	"module unloaded and loaded again while data moved" \
+	fresh_both "new ports without contexts"
 
 ktap_check "no kernel warning, no driver error" ktx_dmesg_clean
 ktap_check "rmmod tlsnic: clean unload" ktx_rmmod_clean
