@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +121,28 @@ bool stat_reaches_ms(unsigned int port, const char *name, long long want, unsign
 		usleep(100000);
 	} while (now_ms() < end);
 	printf("# port%u.%s is %lld, want %lld\n", port, name, v, want);
+	return false;
+}
+
+/*
+ * Waits for devsim to write the stats file again: from then on it shows
+ * everything the device did before this call (up to 5 s).
+ */
+bool stats_fresh(void)
+{
+	uint64_t end = now_ms() + 5000;
+	struct stat a, b;
+
+	if (stat(stats_path, &a))
+		return false;
+	do {
+		usleep(50000);
+		if (!stat(stats_path, &b) && (b.st_ino != a.st_ino ||
+					      b.st_mtim.tv_sec != a.st_mtim.tv_sec ||
+					      b.st_mtim.tv_nsec != a.st_mtim.tv_nsec))
+			return true;
+	} while (now_ms() < end);
+	printf("# %s not rewritten in 5 s\n", stats_path);
 	return false;
 }
 

@@ -29,6 +29,8 @@ long long stat_value(unsigned int port, const char *name);
 bool stat_reaches_ms(unsigned int port, const char *name, long long want,
 		     unsigned int ms);
 bool stat_reaches(unsigned int port, const char *name, long long want);
+/* Waits until the stats file shows all the device did before the call. */
+bool stats_fresh(void);
 
 bool send_buf(uint16_t port, uint16_t q, const void *data, size_t len);
 unsigned int recv_bufs(uint16_t port, uint16_t q, uint8_t **bufs, size_t *lens,

@@ -264,6 +264,16 @@ static struct tlsnic_ctx_create ctx_body(uint8_t dir, const struct e2e_keys *k,
 	return c;
 }
 
+/*
+ * Contexts created and not destroyed yet: a case that fails half-way
+ * leaves none behind for the next (finish_case()).
+ */
+static struct {
+	uint16_t port;
+	uint32_t handle;
+} live[8];
+static unsigned int nr_live;
+
 /* CTX_CREATE on @port; returns the status, the handle in *handle. */
 static int ctx_create(uint16_t port, uint8_t dir, const struct e2e_keys *k,
 		      const struct e2e_flow *f, uint32_t *handle)
@@ -274,14 +284,42 @@ static int ctx_create(uint16_t port, uint8_t dir, const struct e2e_keys *k,
 
 	explicit_bzero(&c, sizeof(c));
 	*handle = le32toh(ref.handle);
+	if (st == TLSNIC_ST_OK && nr_live < ARRAY_SIZE(live)) {
+		live[nr_live].port = port;
+		live[nr_live++].handle = *handle;
+	}
 	return st;
 }
 
 static int ctx_destroy(uint16_t port, uint32_t handle)
 {
 	struct tlsnic_ctx_ref ref = { .handle = htole32(handle) };
+	int st = command(port, TLSNIC_OP_CTX_DESTROY, &ref, sizeof(ref), NULL, 0);
+	unsigned int i;
 
-	return command(port, TLSNIC_OP_CTX_DESTROY, &ref, sizeof(ref), NULL, 0);
+	for (i = 0; st == TLSNIC_ST_OK && i < nr_live; i++)
+		if (live[i].port == port && live[i].handle == handle)
+			live[i] = live[--nr_live];
+	return st;
+}
+
+/* Destroys what a failed case left, drops its frames; passes @ok through. */
+static bool finish_case(bool ok)
+{
+	uint8_t *bufs[64];
+	size_t lens[64];
+	uint16_t port;
+
+	for (port = 0; !ok && port < 2; port++)
+		free_bufs(bufs, recv_bufs(port, DATA_Q, bufs, lens, 64, 300));
+	while (nr_live) {
+		if (ctx_destroy(live[0].port, live[0].handle) != TLSNIC_ST_OK) {
+			printf("# cannot destroy context %#x of port %u\n", live[0].handle,
+			       live[0].port);
+			live[0] = live[--nr_live];
+		}
+	}
+	return ok;
 }
 
 /* RX_RESYNC as the driver sends it: header's first byte, number, request id. */
@@ -479,7 +517,7 @@ bool tls_rx_identify_v2(void)
  * CTX_DESTROY the flow's frames arrive as sent with no handle, and the
  * handle is refused.
  */
-bool tls_rx_decrypts(void)
+static bool tls_rx_decrypts_body(void)
 {
 	static const size_t plens[] = { 1, 100, 1400, 3000, 64, 16384, 2000, 700, 500, 1200 };
 	static const size_t cuts[] = { 1448, 1000, 7, 1448, 300, 1448, 13, 900, 3 };
@@ -541,7 +579,7 @@ bool tls_rx_decrypts(void)
  * (the tag decides only for the frame carrying its last byte); the next
  * record decrypts again. AES-GCM-256.
  */
-bool tls_rx_tampered_record(void)
+static bool tls_rx_tampered_record_body(void)
 {
 	/* Records 1 and 4 are tampered with; 4 is cut in two frames. */
 	static const size_t plens[] = { 500, 800, 300, 1000, 1900, 600 };
@@ -598,7 +636,7 @@ bool tls_rx_tampered_record(void)
  * STALE. Decryption resumes at the next record header after the answer:
  * frames from there on are decrypted, every one before it arrives as sent.
  */
-bool tls_rx_resync_after_hole(void)
+static bool tls_rx_resync_after_hole_body(void)
 {
 	static const size_t plens[] = { 900, 2500, 300, 1200, 4000, 150, 2200, 800, 1000,
 					3000, 600, 1700, 400, 2000 };
@@ -700,7 +738,7 @@ bool tls_rx_resync_after_hole(void)
  * tx_tls_drop_bad_handle, nothing on the wire) and port 1 delivers the
  * flow's records as sent, with no handle. Port 0's context is untouched.
  */
-bool tls_rx_foreign_handle_refused(void)
+static bool tls_rx_foreign_handle_refused_body(void)
 {
 	static const size_t plens[] = { 400 };
 	static struct tls_stream s;
@@ -815,6 +853,33 @@ static bool pcap_stream(const struct e2e_flow *f, uint32_t tcp_seq, uint8_t *buf
 }
 
 /*
+ * One segment of a TSO frame at stream offset @off, as port 1 delivered
+ * it: decrypted with the RX context's handle, checksum right, OpenSSL's
+ * plaintext form. Its payload goes to @got.
+ */
+static bool tso_segment_ok(const uint8_t *buf, size_t len, const struct frame_layout *l,
+			   const struct tls_stream *s, const struct e2e_keys *k, int fam,
+			   uint32_t rx, size_t off, uint8_t *got)
+{
+	struct tlsnic_rx_meta meta;
+	const uint8_t *sf = buf + sizeof(meta);
+	size_t flen = len - sizeof(meta), plen = flen - l->payload;
+
+	CHECK(len > sizeof(meta) + l->payload && off + plen <= s->len &&
+	      ref_rd32(sf + l->l4 + 4) == k->tcp_seq + (uint32_t)off,
+	      "v%d segment at %zu: %zu bytes, seq %#x", fam, off, len, ref_rd32(sf + l->l4 + 4));
+	memcpy(&meta, buf, sizeof(meta));
+	CHECK(le16toh(meta.flags) == (TLSNIC_RX_F_CSUM_OK | TLSNIC_RX_F_TLS_DECRYPTED) &&
+	      le32toh(meta.ctx_handle) == rx, "v%d segment at %zu: flags %#x handle %#x", fam,
+	      off, le16toh(meta.flags), le32toh(meta.ctx_handle));
+	CHECK(ref_l4_ok(sf, l, fam, 6, flen - l->l4), "v%d segment at %zu: checksum", fam, off);
+	memcpy(got + off, sf + l->payload, plen);
+	CHECK(!memcmp(sf + l->payload, s->clear + off, plen),
+	      "v%d segment at %zu: not OpenSSL's plaintext form", fam, off);
+	return true;
+}
+
+/*
  * Port 0 offloads TLS TX (TSO, records in the kernel's plaintext form, tag
  * room zeroed) into port 1's RX context for the same flow, v4 with
  * AES-GCM-128 and v6 with AES-GCM-256, one record across the two TSO
@@ -823,7 +888,7 @@ static bool pcap_stream(const struct e2e_flow *f, uint32_t tcp_seq, uint8_t *buf
  * payloads are the input. Independently, the wire capture decrypts with
  * OpenSSL to the input, record by record.
  */
-bool tls_tx_into_rx(void)
+static bool tls_tx_into_rx_body(void)
 {
 	static const size_t plens[] = { 1, 1000, 4000, 16384, 300, 7000, 2500, 9000 };
 	static uint8_t txin[STREAM_MAX], got[STREAM_MAX], wire[STREAM_MAX], pt[STREAM_MAX];
@@ -837,6 +902,7 @@ bool tls_tx_into_rx(void)
 		long long c0[NR_C], d[NR_C] = { 0 };
 		size_t cut[3], poff = 0;
 		unsigned int seg = 0, t, i, frames;
+		bool rx_ok = true;
 		uint32_t tx, rx;
 		uint64_t end;
 		struct e2e_keys k;
@@ -845,6 +911,7 @@ bool tls_tx_into_rx(void)
 			  (uint64_t)fam << 32, 0xfffff000u + (uint32_t)fam);
 		if (!make_stream(&s, &k, plens, ARRAY_SIZE(plens), true) || !rx_counters(1, c0))
 			return false;
+		memset(got, 0, sizeof(got));
 		/* What kTLS hands the device: plaintext form, tag room zeroed. */
 		memcpy(txin, s.clear, s.len);
 		for (i = 0; i < s.nrec; i++)
@@ -870,46 +937,15 @@ bool tls_tx_into_rx(void)
 			if (!send_buf(0, DATA_Q, txb, tlen))
 				return false;
 			n = recv_bufs(1, DATA_Q, bufs, lens, want, 5000);
-			for (i = 0; i < n; i++) {
-				struct tlsnic_rx_meta meta;
-				const uint8_t *sf = bufs[i] + sizeof(meta);
-				size_t flen = lens[i] - sizeof(meta), plen = flen - l.payload;
-				uint32_t sseq = ref_rd32(sf + l.l4 + 4);
-				size_t soff = (uint32_t)(sseq - k.tcp_seq);
-				bool ok;
-
-				memcpy(&meta, bufs[i], sizeof(meta));
-				ok = le16toh(meta.flags) == (TLSNIC_RX_F_CSUM_OK |
-							     TLSNIC_RX_F_TLS_DECRYPTED) &&
-				     le32toh(meta.ctx_handle) == rx;
-				ok = ok && ref_l4_ok(sf, &l, fam, 6, flen - l.l4);
-				ok = ok && soff == off + (size_t)i * TX_MSS;
-				ok = ok && soff >= off && soff + plen <= off + len &&
-				     !memcmp(sf + l.payload, s.clear + soff, plen);
-				if (ok)
-					memcpy(got + soff, sf + l.payload, plen);
-				if (!ok) {
-					free_bufs(bufs, n);
-					CHECK(false, "v%d segment at %zu: flags %#x handle %#x, or "
-					      "checksum or bytes wrong", fam, soff,
-					      le16toh(meta.flags), le32toh(meta.ctx_handle));
-				}
-			}
+			for (i = 0; i < n; i++)
+				rx_ok &= tso_segment_ok(bufs[i], lens[i], &l, &s, &k, fam, rx,
+							off + (size_t)i * TX_MSS, got);
 			free_bufs(bufs, n);
 			CHECK(n == want, "v%d TSO frame %u: %u segments, want %u", fam, t, n, want);
 			seg += n;
 		}
-		CHECK(!memcmp(got, s.clear, s.len), "v%d: stream", fam);
-		if (!payloads_equal(&s, got))
-			return false;
-		d[C_DEC_PKTS] = seg;
-		d[C_DEC_BYTES] = (long long)s.len;
-		d[C_REC_OK] = s.nrec;
-		d[C_CREATED] = d[C_ACTIVE] = 1;
-		if (!rx_counters_moved(1, c0, d))
-			return false;
 
-		/* The capture is flushed at least every 200 ms. */
+		/* The wire first: the other oracle must hold on its own. */
 		end = now_ms() + 5000;
 		while (!pcap_stream(&f, k.tcp_seq, wire, s.len, &frames) && now_ms() < end)
 			usleep(100000);
@@ -924,6 +960,18 @@ bool tls_tx_into_rx(void)
 		}
 		CHECK(poff == s.plain_len && !memcmp(pt, s.plain, poff),
 		      "v%d: the capture does not decrypt to the input", fam);
+		printf("# v%d: the capture decrypts with OpenSSL to the input\n", fam);
+
+		CHECK(rx_ok, "v%d: port 1 did not deliver every segment decrypted", fam);
+		CHECK(!memcmp(got, s.clear, s.len), "v%d: stream", fam);
+		if (!payloads_equal(&s, got))
+			return false;
+		d[C_DEC_PKTS] = seg;
+		d[C_DEC_BYTES] = (long long)s.len;
+		d[C_REC_OK] = s.nrec;
+		d[C_CREATED] = d[C_ACTIVE] = 1;
+		if (!rx_counters_moved(1, c0, d))
+			return false;
 		printf("# v%d: %u records, %u segments: device TX -> wire -> device RX\n", fam,
 		       s.nrec, seg);
 
@@ -935,4 +983,29 @@ bool tls_tx_into_rx(void)
 			return false;
 	}
 	return true;
+}
+
+bool tls_rx_decrypts(void)
+{
+	return stats_fresh() && finish_case(tls_rx_decrypts_body());
+}
+
+bool tls_rx_tampered_record(void)
+{
+	return stats_fresh() && finish_case(tls_rx_tampered_record_body());
+}
+
+bool tls_rx_resync_after_hole(void)
+{
+	return stats_fresh() && finish_case(tls_rx_resync_after_hole_body());
+}
+
+bool tls_rx_foreign_handle_refused(void)
+{
+	return stats_fresh() && finish_case(tls_rx_foreign_handle_refused_body());
+}
+
+bool tls_tx_into_rx(void)
+{
+	return stats_fresh() && finish_case(tls_tx_into_rx_body());
 }
