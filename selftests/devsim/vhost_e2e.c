@@ -14,7 +14,8 @@
  * only. A hostile guest (crafted descriptors: commands before IDENTIFY,
  * another port's context handles, stale generations, unknown opcodes,
  * impossible lengths) gets error completions or counted drops, and the
- * device and the other ports keep working. Prints KTAP.
+ * device and the other ports keep working. Last, the TLS RX offload cases
+ * of vhost_e2e_rx.c (ABI v2, records sealed by OpenSSL). Prints KTAP.
  */
 #include <endian.h>
 #include <errno.h>

@@ -537,7 +537,8 @@ static bool tls_rx_decrypts_body(void)
 	CHECK(ctx_create(1, TLSNIC_DIR_RX, &k, &rx_flow, &handle) == TLSNIC_ST_OK, "create");
 	CHECK(ctx_create(1, TLSNIC_DIR_RX, &k, &rx_flow, &second) == TLSNIC_ST_EXISTS,
 	      "a second RX context for the flow");
-	d[C_CREATED] = d[C_ACTIVE] = 1;
+	d[C_CREATED] = 1;
+	d[C_ACTIVE] = 1;
 	if (!rx_counters_moved(1, c0, d))
 		return false;
 	for (i = 0; i < n; i++) {
@@ -612,7 +613,8 @@ static bool tls_rx_tampered_record_body(void)
 		if (tampered ? !as_sent(&r, off, handle) : !decrypted(&r, &s, off, len, handle))
 			return false;
 	}
-	d[C_CREATED] = d[C_ACTIVE] = 1;
+	d[C_CREATED] = 1;
+	d[C_ACTIVE] = 1;
 	d[C_DEC_PKTS] = 5;
 	d[C_DEC_BYTES] = (long long)(s.len - (s.start[2] - s.start[1]) -
 				     (s.start[5] - s.start[4] - 1200));
@@ -715,7 +717,8 @@ static bool tls_rx_resync_after_hole_body(void)
 	/* Records wholly before the hole, and those from the resume point. */
 	for (i = 0; i < s.nrec; i++)
 		rec_ok += s.start[i + 1] <= foff[hole] || s.start[i] >= resume;
-	d[C_CREATED] = d[C_ACTIVE] = 1;
+	d[C_CREATED] = 1;
+	d[C_ACTIVE] = 1;
 	d[C_DEC_PKTS] = dec;
 	d[C_DEC_BYTES] = (long long)dec_bytes;
 	d[C_REC_OK] = rec_ok;
@@ -783,7 +786,8 @@ static bool tls_rx_foreign_handle_refused_body(void)
 	    !as_sent(&r, 0, TLSNIC_HANDLE_NONE) || !rx_counters_moved(1, c0, d))
 		return false;
 
-	d[C_CREATED] = d[C_ACTIVE] = 1;
+	d[C_CREATED] = 1;
+	d[C_ACTIVE] = 1;
 	if (!rx_counters_moved(0, p0, d))
 		return false;
 	CHECK(ctx_destroy(0, handle) == TLSNIC_ST_OK, "destroy on port 0");
@@ -930,7 +934,8 @@ static bool tls_tx_into_rx_body(void)
 
 			tlen = with_meta(txb, TLSNIC_TX_F_CSUM | TLSNIC_TX_F_TSO | TLSNIC_TX_F_TLS,
 					 (uint16_t)l.l4, TX_MSS,
-					 fam == 4 ? TLSNIC_GSO_TCPV4 : TLSNIC_GSO_TCPV6, frame, l.len);
+					 fam == 4 ? TLSNIC_GSO_TCPV4 : TLSNIC_GSO_TCPV6,
+					 frame, l.len);
 			memcpy(&m, txb, sizeof(m));
 			m.ctx_handle = htole32(tx);
 			memcpy(txb, &m, sizeof(m));
@@ -969,7 +974,8 @@ static bool tls_tx_into_rx_body(void)
 		d[C_DEC_PKTS] = seg;
 		d[C_DEC_BYTES] = (long long)s.len;
 		d[C_REC_OK] = s.nrec;
-		d[C_CREATED] = d[C_ACTIVE] = 1;
+		d[C_CREATED] = 1;
+		d[C_ACTIVE] = 1;
 		if (!rx_counters_moved(1, c0, d))
 			return false;
 		printf("# v%d: %u records, %u segments: device TX -> wire -> device RX\n", fam,
