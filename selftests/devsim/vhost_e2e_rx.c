@@ -628,6 +628,26 @@ static bool tls_rx_tampered_record_body(void)
 	return rx_counters_moved(1, c0, d);
 }
 
+/* Cuts the frame holding stream offset @at (not its first byte) in two there. */
+static void split_frame(size_t *foff, size_t *flen, unsigned int *n, size_t at)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < *n && *n < MAX_FRAMES; i++) {
+		if (at <= foff[i] || at >= foff[i] + flen[i])
+			continue;
+		for (j = *n; j > i + 1; j--) {
+			foff[j] = foff[j - 1];
+			flen[j] = flen[j - 1];
+		}
+		foff[i + 1] = at;
+		flen[i + 1] = foff[i] + flen[i] - at;
+		flen[i] = at - foff[i];
+		(*n)++;
+		return;
+	}
+}
+
 /*
  * A frame of the flow never arrives. The device stops decrypting, finds
  * the next record header in the frames after the hole and asks for a
@@ -637,8 +657,11 @@ static bool tls_rx_tampered_record_body(void)
  * answer (resync_seq, that record's number, resync_id) is OK, a second one
  * STALE. Decryption resumes at the next record header after the answer:
  * frames from there on are decrypted, every one before it arrives as sent.
+ * Twice: the header whole in a frame, and cut across two (the request
+ * comes with the frame that completes it).
  */
-static bool tls_rx_resync_after_hole_body(void)
+/* Frame @hole never arrives; with @split, the next header is cut after 2 bytes. */
+static bool resync_after_hole(unsigned int hole, bool split)
 {
 	static const size_t plens[] = { 900, 2500, 300, 1200, 4000, 150, 2200, 800, 1000,
 					3000, 600, 1700, 400, 2000 };
@@ -647,7 +670,7 @@ static bool tls_rx_resync_after_hole_body(void)
 	static struct rx_frame r;
 	long long c0[NR_C], d[NR_C] = { 0 };
 	size_t foff[MAX_FRAMES], flen[MAX_FRAMES], hole_end, req_end, resume = 0, dec_bytes = 0;
-	unsigned int n, i, hole = 6, cand, req = 0, dec = 0, rec_ok = 0, after = 0;
+	unsigned int n, i, cand, req = 0, dec = 0, rec_ok = 0, after = 0;
 	struct e2e_keys k;
 	uint32_t handle, id, seq;
 
@@ -660,6 +683,10 @@ static bool tls_rx_resync_after_hole_body(void)
 	for (cand = 0; cand < s.nrec && s.start[cand] < hole_end; cand++)
 		;
 	CHECK(cand < s.nrec, "no record after the hole");
+	if (split) {
+		split_frame(foff, flen, &n, s.start[cand]);
+		split_frame(foff, flen, &n, s.start[cand] + 2);
+	}
 	for (i = hole + 1; i < n; i++)
 		if (foff[i] + flen[i] > s.start[cand] + TLS_HDR - 1) {
 			req = i;
@@ -673,8 +700,9 @@ static bool tls_rx_resync_after_hole_body(void)
 			break;
 		}
 	CHECK(i < s.nrec, "nothing to decrypt after the resync");
-	printf("# hole: frame %u at %zu; candidate record %u at %zu in frame %u; "
-	       "decryption resumes at %zu\n", hole, foff[hole], cand, s.start[cand], req, resume);
+	printf("# hole: frame %u at %zu; candidate record %u at %zu, header in frame%s %u; "
+	       "decryption resumes at %zu\n", hole, foff[hole], cand, s.start[cand],
+	       split ? "s (split) ending in" : "", req, resume);
 
 	CHECK(ctx_create(1, TLSNIC_DIR_RX, &k, &rx_flow, &handle) == TLSNIC_ST_OK, "create");
 	for (i = 0; i < n; i++) {
@@ -1003,7 +1031,8 @@ bool tls_rx_tampered_record(void)
 
 bool tls_rx_resync_after_hole(void)
 {
-	return stats_fresh() && finish_case(tls_rx_resync_after_hole_body());
+	return stats_fresh() && finish_case(resync_after_hole(6, false)) && stats_fresh() &&
+	       finish_case(resync_after_hole(10, true));
 }
 
 bool tls_rx_foreign_handle_refused(void)
