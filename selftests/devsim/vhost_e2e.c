@@ -14,12 +14,14 @@
  * only. A hostile guest (crafted descriptors: commands before IDENTIFY,
  * another port's context handles, stale generations, unknown opcodes,
  * impossible lengths) gets error completions or counted drops, and the
- * device and the other ports keep working. Prints KTAP.
+ * device and the other ports keep working. Last, the TLS RX offload cases
+ * of vhost_e2e_rx.c (ABI v2, records sealed by OpenSSL). Prints KTAP.
  */
 #include <endian.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,7 @@
 
 #include "devsim_test.h"
 #include "tlsnic.h"
+#include "vhost_e2e.h"
 
 /*
  * The ABI version this test speaks: every message header and IDENTIFY
@@ -37,13 +40,9 @@
  */
 #define E2E_ABI_VERSION	TLSNIC_ABI_VERSION_MIN
 
-#define NB_DESC		256
-#define DATA_Q		0
-#define CMD_Q		1
-#define NR_PORTS	4
-
 static char dir[] = "/tmp/vhost_e2e.XXXXXX";
 static char sock[NR_PORTS][128], stats_path[128];
+char pcap_path[128];
 static pid_t devsim_pid = -1;
 static FILE *devsim_out;
 static struct rte_mempool *pool, *big_pool;
@@ -51,7 +50,7 @@ static uint32_t next_tag = 1;
 /* Set by a test whose failure is a known gap: KTAP "# TODO", not counted. */
 static const char *todo;
 
-static uint64_t now_ms(void)
+uint64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -70,6 +69,7 @@ static int start_devsim(const char *bin)
 	for (i = 0; i < NR_PORTS; i++)
 		snprintf(sock[i], sizeof(sock[i]), "%s/p%d.sock", dir, i);
 	snprintf(stats_path, sizeof(stats_path), "%s/stats", dir);
+	snprintf(pcap_path, sizeof(pcap_path), "%s/wire.pcap", dir);
 	devsim_pid = fork();
 	if (devsim_pid < 0)
 		return -1;
@@ -79,7 +79,7 @@ static int start_devsim(const char *bin)
 		close(fds[1]);
 		execl(bin, bin, "--socket", sock[0], "--socket", sock[1], "--socket", sock[2],
 		      "--socket", sock[3], "--max-contexts", "4", "--stats-file", stats_path,
-		      (char *)NULL);
+		      "--pcap", pcap_path, (char *)NULL);
 		perror(bin);
 		_exit(127);
 	}
@@ -92,7 +92,7 @@ static int start_devsim(const char *bin)
 }
 
 /* Reads counter "port<N>.<name>" from the stats file devsim rewrites. */
-static long long stat_value(unsigned int port, const char *name)
+long long stat_value(unsigned int port, const char *name)
 {
 	char key[128], line[256];
 	long long v = -1;
@@ -110,8 +110,7 @@ static long long stat_value(unsigned int port, const char *name)
 }
 
 /* Waits until the stats file shows the counter at want (up to ms). */
-static bool stat_reaches_ms(unsigned int port, const char *name, long long want,
-			    unsigned int ms)
+bool stat_reaches_ms(unsigned int port, const char *name, long long want, unsigned int ms)
 {
 	uint64_t end = now_ms() + ms;
 	long long v;
@@ -126,7 +125,29 @@ static bool stat_reaches_ms(unsigned int port, const char *name, long long want,
 	return false;
 }
 
-static bool stat_reaches(unsigned int port, const char *name, long long want)
+/*
+ * Waits for devsim to write the stats file again: from then on it shows
+ * everything the device did before this call (up to 5 s).
+ */
+bool stats_fresh(void)
+{
+	uint64_t end = now_ms() + 5000;
+	struct stat a, b;
+
+	if (stat(stats_path, &a))
+		return false;
+	do {
+		usleep(50000);
+		if (!stat(stats_path, &b) && (b.st_ino != a.st_ino ||
+					      b.st_mtim.tv_sec != a.st_mtim.tv_sec ||
+					      b.st_mtim.tv_nsec != a.st_mtim.tv_nsec))
+			return true;
+	} while (now_ms() < end);
+	printf("# %s not rewritten in 5 s\n", stats_path);
+	return false;
+}
+
+bool stat_reaches(unsigned int port, const char *name, long long want)
 {
 	return stat_reaches_ms(port, name, want, 3000);
 }
@@ -147,7 +168,7 @@ static int setup_port(uint16_t port)
 	return rte_eth_dev_start(port);
 }
 
-static bool send_buf(uint16_t port, uint16_t q, const void *data, size_t len)
+bool send_buf(uint16_t port, uint16_t q, const void *data, size_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(len > 2000 ? big_pool : pool);
 	char *p;
@@ -183,8 +204,8 @@ static bool is_hello(const uint8_t *buf, uint32_t len)
  * the command queue (the device announces itself whenever the queue is
  * enabled) is counted in hellos[], not returned.
  */
-static unsigned int recv_bufs(uint16_t port, uint16_t q, uint8_t **bufs, size_t *lens,
-			      unsigned int max, unsigned int ms)
+unsigned int recv_bufs(uint16_t port, uint16_t q, uint8_t **bufs, size_t *lens,
+		       unsigned int max, unsigned int ms)
 {
 	uint64_t end = now_ms() + ms;
 	unsigned int n = 0, i, got;
@@ -214,7 +235,7 @@ static unsigned int recv_bufs(uint16_t port, uint16_t q, uint8_t **bufs, size_t 
 	return n;
 }
 
-static void free_bufs(uint8_t **bufs, unsigned int n)
+void free_bufs(uint8_t **bufs, unsigned int n)
 {
 	while (n--)
 		free(bufs[n]);
@@ -236,9 +257,12 @@ static struct tlsnic_identify_cmd identify_cmd(void)
 	return (struct tlsnic_identify_cmd){ .abi_version = htole32(E2E_ABI_VERSION) };
 }
 
-/* One command, one reply: returns the reply status, body copied out. */
-static int command(uint16_t port, uint8_t opcode, const void *body, uint32_t len,
-		   void *reply_body, uint32_t reply_len)
+/* The version each port speaks: E2E_ABI_VERSION until identify_abi(). */
+static uint8_t port_abi[NR_PORTS] = { E2E_ABI_VERSION, E2E_ABI_VERSION, E2E_ABI_VERSION,
+				      E2E_ABI_VERSION };
+
+int command(uint16_t port, uint8_t opcode, const void *body, uint32_t len,
+	    void *reply_body, uint32_t reply_len)
 {
 	uint8_t msg[256], *bufs[4];
 	struct tlsnic_msg_hdr h = msg_hdr(opcode, len, next_tag);
@@ -246,6 +270,9 @@ static int command(uint16_t port, uint8_t opcode, const void *body, uint32_t len
 	unsigned int n;
 	int status = -1;
 
+	/* IDENTIFY is version 1 whatever was agreed; the rest the port's. */
+	if (opcode != TLSNIC_OP_IDENTIFY)
+		h.version = port_abi[port];
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), body, len);
 	if (!send_buf(port, CMD_Q, msg, sizeof(h) + len))
@@ -275,6 +302,16 @@ static int command(uint16_t port, uint8_t opcode, const void *body, uint32_t len
  * setup and start never reaches this guest (a kernel driver flushes
  * nothing). Whatever does arrive must be a valid HELLO.
  */
+int identify_abi(uint16_t port, uint32_t abi, struct tlsnic_identify *id)
+{
+	struct tlsnic_identify_cmd cmd = { .abi_version = htole32(abi) };
+	int st = command(port, TLSNIC_OP_IDENTIFY, &cmd, sizeof(cmd), id, sizeof(*id));
+
+	if (st == TLSNIC_ST_OK)
+		port_abi[port] = (uint8_t)le32toh(id->abi_version);
+	return st;
+}
+
 static bool hello_first(void)
 {
 	uint8_t *bufs[4];
@@ -341,8 +378,8 @@ static bool contexts(void)
 	return stat_reaches(0, "ctx_created", 4) && stat_reaches(0, "ctx_active", 0);
 }
 
-static size_t with_meta(uint8_t *buf, uint16_t flags, uint16_t csum_start, uint16_t mss,
-			uint8_t gso, const uint8_t *frame, size_t flen)
+size_t with_meta(uint8_t *buf, uint16_t flags, uint16_t csum_start, uint16_t mss,
+		 uint8_t gso, const uint8_t *frame, size_t flen)
 {
 	struct tlsnic_tx_meta m;
 
@@ -738,7 +775,7 @@ static size_t tls_request(uint8_t *buf, uint32_t handle)
 }
 
 /* Nothing arrives on @port's data queue within a while. */
-static bool nothing_arrives(uint16_t port, const char *what)
+bool nothing_arrives(uint16_t port, const char *what)
 {
 	uint8_t *bufs[4];
 	size_t lens[4];
@@ -1029,9 +1066,10 @@ static bool clean_exit(void)
 	int status, lines = 0, seen = 0;
 
 	kill(devsim_pid, SIGTERM);
+	/* 28 per frame of tso_across_the_wire, 29 per family of tls_tx_into_rx. */
 	while (fgets(line, sizeof(line), devsim_out)) {
 		lines++;
-		seen += !strcmp(line, "port0.tx_tso_segments 56\n");
+		seen += !strcmp(line, "port0.tx_tso_segments 114\n");
 	}
 	CHECK(waitpid(devsim_pid, &status, 0) == devsim_pid, "waitpid");
 	devsim_pid = -1;
@@ -1058,6 +1096,12 @@ int main(int argc, char **argv)
 		{ "malformed_commands", malformed_commands },
 		{ "impossible_lengths", impossible_lengths },
 		{ "device_keeps_running", device_keeps_running },
+		{ "tls_rx_identify_v2", tls_rx_identify_v2 },
+		{ "tls_rx_decrypts", tls_rx_decrypts },
+		{ "tls_rx_tampered_record", tls_rx_tampered_record },
+		{ "tls_rx_resync_after_hole", tls_rx_resync_after_hole },
+		{ "tls_rx_foreign_handle_refused", tls_rx_foreign_handle_refused },
+		{ "tls_tx_into_rx", tls_tx_into_rx },
 		{ "clean_exit", clean_exit },
 	};
 	char vdev[NR_PORTS][200], prefix[64], runtime_dir[256];
@@ -1113,6 +1157,7 @@ out:
 		waitpid(devsim_pid, NULL, 0);
 	}
 	unlink(stats_path);
+	unlink(pcap_path);
 	rmdir(dir);
 	return ret;
 }
